@@ -1,0 +1,1 @@
+"""CareCircle backend: a FastAPI application, one package per domain."""

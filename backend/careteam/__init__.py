@@ -1,0 +1,1 @@
+"""Care teams, family proxy grants and emergency access: who may open which patient's record."""

@@ -1,0 +1,1 @@
+"""What every domain needs: configuration, database sessions, security, errors, request context."""

@@ -1,0 +1,102 @@
+"""Settings from the environment and an optional `.env`, checked once at startup.
+
+A bad setting stops startup with one line that names it (see `load_settings`), never a traceback,
+so an operator can fix it without reading Python.
+"""
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+VAR_DIR = PROJECT_ROOT / "var"
+DEV_SECRET_FILE = VAR_DIR / "secret_key"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names it and says what is expected."""
+
+
+def _dev_secret_key() -> str:
+    """Generate the development key once and keep it in a git-ignored file, so tokens survive
+    restarts on a developer's machine without anyone committing a key."""
+    if DEV_SECRET_FILE.exists():
+        return DEV_SECRET_FILE.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    DEV_SECRET_FILE.write_text(key)
+    DEV_SECRET_FILE.chmod(0o600)
+    return key
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'carecircle.db'}"
+    redis_url: str | None = None
+    secret_key: str = ""
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    invitation_days: int = Field(default=7, ge=1, le=30)
+    break_glass_minutes: int = Field(default=60, ge=5, le=240)
+    lockout_threshold: int = Field(default=5, ge=3, le=20)
+    lockout_base_seconds: int = Field(default=60, ge=1, le=3600)
+    lockout_max_seconds: int = Field(default=3600, ge=60, le=86400)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    apns_key_path: str | None = None
+    apns_key_id: str | None = None
+    apns_team_id: str | None = None
+    apns_topic: str | None = None
+    fcm_service_account_path: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the URLs operators usually have and pick the async driver for them."""
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("use a postgresql:// or sqlite:/// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_key(self) -> "Settings":
+        if self.env == "production":
+            if len(self.secret_key) < MIN_SECRET_LENGTH or len(set(self.secret_key)) < 10:
+                raise ValueError(
+                    f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} random characters in "
+                    "production (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        elif not self.secret_key:
+            self.secret_key = _dev_secret_key()
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    """Build settings, turning pydantic's report into one line per bad setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper() or "SECRET_KEY"
+            problems.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("Invalid setting " + "; ".join(problems)) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Organizations, accounts, sign-in, tokens and invitations."""

@@ -1,0 +1,1 @@
+"""Patient records: demographics and the conditions their care is about."""
