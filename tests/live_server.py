@@ -1,0 +1,78 @@
+"""The real backend in its own process, as a clinic runs it: migrated, demo-seeded, served by
+uvicorn on 127.0.0.1. Used by the client and browser tests and by the benchmarks."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from backend.core.config import PROJECT_ROOT
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(
+    url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Ask a server to stop; kill it if it has not within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@contextmanager
+def running_api(database_url: str) -> Iterator[str]:
+    """Migrate and seed `database_url`, serve it on a free port; yields the base URL and stops
+    the server on exit."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "ENV": "test"}
+    for step in ("migrate", "seed"):
+        subprocess.run(
+            [sys.executable, "-m", "backend", step],
+            env=env,
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", process=process)
+        yield url
+    finally:
+        stop_process(process)

@@ -1,0 +1,1 @@
+"""Tests of the Flet client's API layer and stores, against the real backend."""
