@@ -20,8 +20,11 @@ from backend.core.health import router as health_router
 from backend.core.middleware import BodySizeLimit, SecurityHeaders
 from backend.identity.routes import auth_router
 from backend.identity.routes import router as accounts_router
+from backend.messaging.routes import router as messaging_router
 from backend.notifications.routes import router as notifications_router
 from backend.patients.routes import router as patients_router
+from backend.realtime.hub import Hub
+from backend.realtime.routes import router as realtime_router
 
 API_PREFIX = "/api/v1"
 
@@ -34,9 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database(settings.database_url)
         app.state.redis = create_redis(settings.redis_url)
+        await app.state.hub.start(app.state.redis)
         try:
             yield
         finally:
+            await app.state.hub.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await app.state.db.dispose()
@@ -50,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.hub = Hub()
     install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -59,7 +65,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        large_paths=("/attachments",),
+        large_max_bytes=settings.max_attachment_bytes,
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (
@@ -68,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         careteam_router,
         notifications_router,
+        messaging_router,
+        realtime_router,
         audit_router,
     ):
         api.include_router(router)

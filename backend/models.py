@@ -10,21 +10,34 @@ from backend.identity.models import (
     RefreshToken,
     User,
 )
-from backend.notifications.models import Notification
+from backend.messaging.models import (
+    Attachment,
+    Conversation,
+    ConversationMember,
+    Message,
+    MessageRevision,
+)
+from backend.notifications.models import Notification, PushJob
 from backend.patients.models import Patient, PatientCondition
 
 __all__ = [
+    "Attachment",
     "AuditEntry",
     "AuthSession",
     "BreakGlassAccess",
     "CareTeamMember",
+    "Conversation",
+    "ConversationMember",
     "Invitation",
     "LoginThrottle",
+    "Message",
+    "MessageRevision",
     "Notification",
     "Organization",
     "Patient",
     "PatientCondition",
     "ProxyGrant",
+    "PushJob",
     "RefreshToken",
     "User",
 ]

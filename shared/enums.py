@@ -65,3 +65,25 @@ class NotificationCategory(StrEnum):
     education = "education"
     alerts = "alerts"
     security = "security"
+
+
+class ConversationKind(StrEnum):
+    """care_team: one per patient, everyone on the team plus the patient and family with the
+    messages grant; group: chosen members; direct: exactly two people."""
+
+    care_team = "care_team"
+    group = "group"
+    direct = "direct"
+
+
+class MessageKind(StrEnum):
+    text = "text"
+    system = "system"
+    """Written by the server (a member joined, an urgent alert); never edited."""
+
+
+class MessageState(StrEnum):
+    active = "active"
+    edited = "edited"
+    retracted = "retracted"
+    """Entered in error: the body is hidden from patients and family, kept for staff."""

@@ -8,12 +8,15 @@ from datetime import date, datetime, timedelta
 import httpx
 
 from backend.careteam.models import CareTeamMember, ProxyGrant
+from backend.core.config import Settings
 from backend.core.db import Database
 from backend.core.security import password_context
 from backend.core.types import utcnow
 from backend.identity.models import Organization, User
+from backend.messaging.models import Conversation
 from backend.patients.models import Patient, PatientCondition
 from shared.enums import GrantScope, Role, TeamRole
+from shared.schemas.messaging import MessageCreate, MessagePublic
 
 PASSWORD = "Test-Password-42"
 _PASSWORD_HASH = password_context.hash(PASSWORD)
@@ -130,3 +133,65 @@ async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD)
 
 def bearer(tokens: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+# --- messaging ---------------------------------------------------------------------------------
+
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+"""A real 1x1 PNG."""
+
+
+async def sync_conversations(db: Database, patient: Patient) -> Conversation:
+    """What the services do after any team or grant change (factories write rows directly):
+    bring the patient's conversations in line; returns the care-team thread."""
+    from backend.messaging.membership import ensure_care_team_thread, sync_patient
+
+    async with db.session() as session:
+        fresh = await session.get(Patient, patient.id)
+        assert fresh is not None
+        await sync_patient(session, fresh, hub=None, actor_id=None)
+        thread = await ensure_care_team_thread(session, fresh)
+        await session.commit()
+    return thread
+
+
+async def send_message(
+    db: Database,
+    settings: Settings,
+    conversation: Conversation,
+    sender: User,
+    body: str,
+    *,
+    attachment: bytes | None = None,
+    client_id: str | None = None,
+) -> MessagePublic:
+    """Send through the real service, as `sender` (who must be a member)."""
+    from backend.identity.permissions import Principal
+    from backend.messaging import files, service
+    from backend.messaging.permissions import load_access
+    from backend.realtime.hub import Hub
+
+    async with db.session() as session:
+        principal = Principal(user=sender, session_id=uuid.uuid4())
+        access = await load_access(session, principal, conversation.id)
+        attachment_id = None
+        if attachment is not None:
+            stored = await files.store(
+                session, settings=settings, access=access, data=attachment, filename="photo.png"
+            )
+            attachment_id = stored.id
+        data = MessageCreate(
+            client_id=client_id or f"factory-{uuid.uuid4().hex}",
+            body=body,
+            attachment_id=attachment_id,
+        )
+        message, _ = await service.send_message(
+            session, hub=Hub(), keyring=settings.keyring, access=access, data=data
+        )
+        session.info.pop("after_commit", None)
+        await session.commit()
+    return message

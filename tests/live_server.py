@@ -14,6 +14,10 @@ import httpx
 from backend.core.config import PROJECT_ROOT
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+TEST_ENCRYPTION_KEYS = '{"t1": "dGVzdC1lbmNyeXB0aW9uLWtleS0wMTIzNDU2Nzg5YWI="}'
+# One fixed key for every test process and every server they start, so all read the same
+# ciphertext (the development key file would race between processes on a clean checkout).
+os.environ.setdefault("ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS)
 
 
 def free_port() -> int:

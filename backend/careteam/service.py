@@ -14,6 +14,7 @@ from backend.core.errors import Conflict, NotFound, Unprocessable
 from backend.core.types import utcnow
 from backend.identity.models import User
 from backend.identity.permissions import Principal
+from backend.messaging.hooks import patient_access_changed
 from backend.notifications import service as notifications
 from backend.patients.models import Patient
 from shared.enums import STAFF_ROLES, AccessBasis, NotificationCategory, Role, TeamRole
@@ -105,6 +106,7 @@ async def add_member(
         resource_id=member.id,
         detail={"user_id": str(user.id), "team_role": str(data.team_role)},
     )
+    await patient_access_changed(session, access.patient.id, actor_id=access.principal.id)
     return CareTeamMemberPublic(
         id=member.id,
         user_id=user.id,
@@ -131,6 +133,7 @@ async def end_member(session: AsyncSession, *, access: PatientAccess, member_id:
         resource_id=member.id,
         detail={"user_id": str(member.user_id)},
     )
+    await patient_access_changed(session, access.patient.id, actor_id=access.principal.id)
 
 
 def _grant_public(grant: ProxyGrant, grantee: User) -> ProxyGrantPublic:
@@ -194,6 +197,7 @@ async def update_grant(
         resource_id=grant.id,
         detail={"before": before, "scopes": grant.scopes, "expires_at": str(grant.expires_at)},
     )
+    await patient_access_changed(session, access.patient.id, actor_id=access.principal.id)
     grantee = await session.get(User, grant.grantee_id)
     assert grantee is not None
     return _grant_public(grant, grantee)
@@ -208,6 +212,7 @@ async def revoke_grant(
     grant.revoked_at = utcnow()
     grant.revoked_by_id = access.principal.id
     access.record(session, "consent.revoke", resource_type="proxy_grant", resource_id=grant.id)
+    await patient_access_changed(session, access.patient.id, actor_id=access.principal.id)
 
 
 async def break_glass(

@@ -9,12 +9,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.core.crypto import Keyring, dev_keys
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR_DIR = PROJECT_ROOT / "var"
 DEV_SECRET_FILE = VAR_DIR / "secret_key"
+DEV_KEYS_FILE = VAR_DIR / "encryption_keys.json"
 MIN_SECRET_LENGTH = 32
 
 
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
 
     env: Literal["development", "test", "production"] = "development"
+    _keyring: Keyring = PrivateAttr()
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR / 'carecircle.db'}"
     redis_url: str | None = None
     secret_key: str = ""
@@ -55,6 +59,16 @@ class Settings(BaseSettings):
     apns_team_id: str | None = None
     apns_topic: str | None = None
     fcm_service_account_path: str | None = None
+    encryption_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object of key id to base64 AES-256 key, for message bodies and files",
+    )
+    encryption_active_key: str | None = None
+    attachment_dir: Path = VAR_DIR / "attachments"
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=50 * 1024 * 1024)
+    ws_auth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    ws_send_rate: float = Field(default=10.0, gt=0, description="messages per second per user")
+    ws_send_burst: int = Field(default=40, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -79,6 +93,27 @@ class Settings(BaseSettings):
         elif not self.secret_key:
             self.secret_key = _dev_secret_key()
         return self
+
+    @model_validator(mode="after")
+    def _encryption_keys(self) -> "Settings":
+        if not self.encryption_keys:
+            if self.env == "production":
+                raise ValueError(
+                    "ENCRYPTION_KEYS must hold at least one key in production, e.g. "
+                    '{"k1": "<32 random bytes, base64>"} (python -m backend keys new)'
+                )
+            self.encryption_keys, self.encryption_active_key = dev_keys(DEV_KEYS_FILE)
+        if self.encryption_active_key is None:
+            self.encryption_active_key = sorted(self.encryption_keys)[-1]
+        try:
+            self._keyring = Keyring.from_encoded(self.encryption_keys, self.encryption_active_key)
+        except ValueError as exc:
+            raise ValueError(f"ENCRYPTION_KEYS: {exc}") from None
+        return self
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keyring
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,7 +6,7 @@ are chained and written inside that same commit (see `backend.audit.chain`).
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -97,22 +97,52 @@ class Database:
         await self.engine.dispose()
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run `action` once the session's transaction has committed (and never if it rolls back):
+    e.g. fan a stored message out to websockets, which must not happen for a message that was
+    not stored."""
+    session.info.setdefault("after_commit", []).append(action)
+
+
+async def commit(session: AsyncSession) -> None:
+    """Commit, then run what `after_commit` queued. A failing action is logged, not raised:
+    the data is stored, and clients catch up by resync."""
+    await session.commit()
+    actions: list[AfterCommit] = session.info.pop("after_commit", [])
+    for action in actions:
+        try:
+            await action()
+        except Exception:
+            logging.getLogger(__name__).exception("after-commit action failed")
+
+
+async def rollback(session: AsyncSession) -> None:
+    session.info.pop("after_commit", None)
+    await session.rollback()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     async with db.session(RequestContext.from_request(request)) as session:
+        # Services that must tell live sockets about a change (a revoked session, a changed
+        # care team) find this process's hub here.
+        session.info["hub"] = getattr(request.app.state, "hub", None)
         try:
             yield session
         except AppError as exc:
             if exc.keep_changes:
-                await session.commit()
+                await commit(session)
             else:
-                await session.rollback()
+                await rollback(session)
             raise
         except BaseException:
-            await session.rollback()
+            await rollback(session)
             raise
         else:
-            await session.commit()
+            await commit(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -19,14 +19,27 @@ class BodySizeLimit:
     """Refuse bodies over `max_bytes` with 413 before the app reads them; chunked bodies
     without a Content-Length are counted as they arrive."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        large_paths: tuple[str, ...] = (),
+        large_max_bytes: int = 0,
+    ) -> None:
+        """`large_paths`: path suffixes (e.g. `/attachments`) that take up to
+        `large_max_bytes`, for file uploads; every other request keeps `max_bytes`."""
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max = max_bytes
+        self.large_paths = large_paths
+        self.large_max = max(large_max_bytes, max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        large = scope["method"] == "POST" and scope["path"].endswith(self.large_paths or ("\0",))
+        max_bytes = self.large_max if large else self.default_max
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
@@ -36,8 +49,8 @@ class BodySizeLimit:
                     scope, receive, send
                 )
                 return
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if size > max_bytes:
+                await self._too_large(scope, receive, send, max_bytes)
                 return
         received = 0
         started = False
@@ -48,7 +61,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     too_large = True
                     raise _BodyTooLarge
             return message
@@ -66,13 +79,14 @@ class BodySizeLimit:
         with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, tracking_send)
         if too_large and not started:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, max_bytes)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit_kib = self.max_bytes // 1024
-        await error_response(
-            413, "payload_too_large", f"The request body is larger than {limit_kib} KiB."
-        )(scope, receive, send)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        mib = 1024 * 1024
+        words = f"{limit / mib:g} MB" if limit >= mib else f"{limit // 1024} KiB"
+        await error_response(413, "payload_too_large", f"The request body is larger than {words}.")(
+            scope, receive, send
+        )
 
 
 class SecurityHeaders:

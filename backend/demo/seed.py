@@ -9,13 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
 from backend.careteam.models import CareTeamMember, ProxyGrant
+from backend.core.config import get_settings
+from backend.core.crypto import Keyring
 from backend.core.db import Database
 from backend.core.security import hash_password
 from backend.core.types import utcnow
 from backend.demo import data
 from backend.identity.models import Organization, User
+from backend.messaging.membership import ensure_care_team_thread, sync_patient
+from backend.messaging.models import Message
 from backend.patients.models import Patient, PatientCondition
-from shared.enums import TeamRole
+from shared.enums import MessageKind, TeamRole
 
 SNOMED = "http://snomed.info/sct"
 
@@ -47,7 +51,48 @@ async def _user(session: AsyncSession, org: Organization, local: str, name: str,
     return user
 
 
-async def seed(session: AsyncSession) -> list[DemoLogin]:
+async def _demo_messages(session: AsyncSession, keyring: Keyring, staff: dict) -> None:
+    """A short exchange in Robert Johnson's care-team thread, so the demo opens on a real
+    conversation. Added only while that thread is empty."""
+    robert = await session.scalar(select(Patient).where(Patient.mrn == data.PATIENTS[0][0]))
+    if robert is None or robert.user_id is None:
+        return
+    conversation = await ensure_care_team_thread(session, robert)
+    if conversation.last_seq:
+        return
+    navigator = staff.get("james.carter")
+    if navigator is None:
+        return
+    now = utcnow()
+    script = [
+        (
+            navigator.id,
+            "Hi Robert, this is James, your care navigator. How did the new blood "
+            "sugar meter work this week?",
+            26,
+        ),
+        (robert.user_id, "Hi James. It works, my readings were between 120 and 150.", 25),
+        (navigator.id, "That's good progress. Dr. Okafor will review them before your visit.", 24),
+    ]
+    for seq, (sender_id, body, hours_ago) in enumerate(script, start=1):
+        message = Message(
+            conversation_id=conversation.id,
+            seq=seq,
+            sender_id=sender_id,
+            client_id=f"demo-seed-{seq}",
+            kind=MessageKind.text,
+            body_cipher=b"",
+            key_id="",
+            created_at=now - timedelta(hours=hours_ago),
+        )
+        message.key_id, message.body_cipher = keyring.encrypt_text(body, f"message:{message.id}")
+        session.add(message)
+    conversation.last_seq = len(script)
+    conversation.last_message_at = now - timedelta(hours=script[-1][2])
+    await session.flush()
+
+
+async def seed(session: AsyncSession, keyring: Keyring | None = None) -> list[DemoLogin]:
     org = (
         await session.scalars(select(Organization).where(Organization.name == data.ORGANIZATION))
     ).first()
@@ -142,6 +187,14 @@ async def seed(session: AsyncSession) -> list[DemoLogin]:
                     revoked_at=now - timedelta(days=5) if state == "revoked" else None,
                 )
             )
+
+    await session.flush()
+    patients = (
+        await session.scalars(select(Patient).where(Patient.organization_id == org.id))
+    ).all()
+    for patient in patients:
+        await sync_patient(session, patient, hub=None, actor_id=None)
+    await _demo_messages(session, keyring or get_settings().keyring, staff)
 
     audit.record(
         session,

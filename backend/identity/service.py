@@ -27,6 +27,7 @@ from backend.core.types import utcnow
 from backend.identity import tokens
 from backend.identity.models import Invitation, LoginThrottle, Organization, User
 from backend.identity.permissions import Principal
+from backend.messaging.hooks import patient_access_changed
 from backend.patients.models import Patient
 from shared.enums import BREAK_GLASS_ROLES, STAFF_ROLES, AuditOutcome, Role
 from shared.schemas.identity import (
@@ -552,6 +553,8 @@ async def accept_invitation(
         )
     invitation.accepted_at = now
     invitation.accepted_user_id = user.id
+    if invitation.patient_id is not None and invitation.role in (Role.patient, Role.family):
+        await patient_access_changed(session, invitation.patient_id, actor_id=user.id)
     audit.record(
         session,
         action="invitation.accept",

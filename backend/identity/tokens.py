@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
 from backend.core.config import Settings
-from backend.core.db import RequestContext
+from backend.core.db import RequestContext, after_commit
 from backend.core.errors import Unauthorized
 from backend.core.security import create_access_token, new_opaque_token, token_digest
 from backend.core.types import utcnow
@@ -111,20 +111,32 @@ async def revoke_sessions(
     only_session_id: uuid.UUID | None = None,
     except_session_id: uuid.UUID | None = None,
 ) -> int:
-    """Revoke one session, or all of a user's sessions (optionally but one). Returns how many."""
-    statement = update(AuthSession).where(
+    """Revoke one session, or all of a user's sessions (optionally but one). Returns how many.
+    Open websockets of those sessions are closed once the revocation is committed."""
+    statement = select(AuthSession.id).where(
         AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
     )
     if only_session_id is not None:
         statement = statement.where(AuthSession.id == only_session_id)
     if except_session_id is not None:
         statement = statement.where(AuthSession.id != except_session_id)
-    result = await session.execute(
-        statement.values(revoked_at=utcnow(), revoked_reason=reason).execution_options(
-            synchronize_session=False
+    ids = list((await session.scalars(statement)).all())
+    if ids:
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(ids))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+            .execution_options(synchronize_session=False)
         )
-    )
-    count = result.rowcount or 0
+        hub = session.info.get("hub")
+        if hub is not None:
+            user_id = user.id
+
+            async def close_sockets() -> None:
+                await hub.revoke(user_id, ids)
+
+            after_commit(session, close_sockets)
+    count = len(ids)
     audit.record(
         session,
         action="auth.revoke",

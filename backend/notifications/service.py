@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.core.errors import NotFound
 from backend.core.types import utcnow
 from backend.identity.permissions import Principal
-from backend.notifications.models import Notification
+from backend.notifications.models import Notification, PushJob
 from shared.enums import NotificationCategory
 
 
@@ -21,13 +21,29 @@ def notify(
     body: str,
     link: str | None = None,
     urgent: bool = False,
+    push: bool = False,
+    collapse_key: str | None = None,
 ) -> Notification:
     """Queue a notification in the caller's transaction: it exists only if the event does.
-    `title` and `body` must be generic: they may reach a lock screen."""
+    `title` and `body` must be generic: they may reach a lock screen. With `push`, an outbox job
+    for the person's devices is written in the same transaction."""
     notification = Notification(
         user_id=user_id, category=category, title=title, body=body, link=link, urgent=urgent
     )
     session.add(notification)
+    if push:
+        session.add(
+            PushJob(
+                user_id=user_id,
+                notification_id=notification.id,
+                category=category,
+                title=title,
+                body=body,
+                link=link,
+                collapse_key=collapse_key,
+                urgent=urgent,
+            )
+        )
     return notification
 
 

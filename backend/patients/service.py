@@ -12,6 +12,7 @@ from backend.careteam.models import CareTeamMember
 from backend.careteam.service import accessible_patient_ids
 from backend.core.errors import Conflict, Unprocessable
 from backend.identity.permissions import Principal
+from backend.messaging.hooks import patient_access_changed
 from backend.patients.models import Patient, PatientCondition
 from shared.enums import AccessBasis, TeamRole
 from shared.schemas.patients import ConditionPublic, PatientCreate, PatientDetail, PatientSummary
@@ -144,5 +145,5 @@ async def create(
         resource_type="patient",
         resource_id=patient.id,
     )
-    await session.flush()
+    await patient_access_changed(session, patient.id, actor_id=principal.id)
     return await _detail(session, patient, AccessBasis.care_team, None)

@@ -79,6 +79,9 @@ class Stage:
     account_target: User  # an account an administrator (de)activates
     invitation_id: uuid.UUID  # a pending family invitation the patient sent for themself
     notification_id: uuid.UUID  # belongs to NOTIFICATION_OWNER
+    conversation_id: uuid.UUID  # the patient's care-team thread
+    message_id: uuid.UUID  # the patient's message in it, with an attachment
+    attachment_id: uuid.UUID
 
     def path_ids(self) -> dict[str, str]:
         return {
@@ -88,6 +91,9 @@ class Stage:
             "user_id": str(self.account_target.id),
             "invitation_id": str(self.invitation_id),
             "notification_id": str(self.notification_id),
+            "conversation_id": str(self.conversation_id),
+            "message_id": str(self.message_id),
+            "attachment_id": str(self.attachment_id),
         }
 
 
@@ -137,6 +143,16 @@ async def build_stage(db: Database, settings: Settings) -> Stage:
         )
         for name, auth_session in sessions.items()
     }
+    thread = await f.sync_conversations(db, world.patient)
+    message = await f.send_message(
+        db,
+        settings,
+        thread,
+        world.patient_user,
+        "My feet are swollen today.",
+        attachment=f.PNG_BYTES,
+    )
+    assert message.attachment is not None
     return Stage(
         db=db,
         settings=settings,
@@ -148,6 +164,9 @@ async def build_stage(db: Database, settings: Settings) -> Stage:
         account_target=account_target,
         invitation_id=invitation.id,
         notification_id=notification.id,
+        conversation_id=thread.id,
+        message_id=message.id,
+        attachment_id=message.attachment.id,
     )
 
 
@@ -223,6 +242,23 @@ async def new_member_body(stage: Stage, _principal: str) -> dict[str, Any]:
     return {"user_id": str(stage.spare_staff.id), "team_role": TeamRole.navigator}
 
 
+async def new_conversation_body(stage: Stage, _principal: str) -> dict[str, Any]:
+    return {
+        "patient_id": str(stage.world.patient.id),
+        "kind": "group",
+        "subject": "Swelling in both feet",
+        "member_ids": [str(stage.world.users[name].id) for name in ("navigator", "clinician")],
+    }
+
+
+async def spare_member_body(stage: Stage, _principal: str) -> dict[str, Any]:
+    return {"user_id": str(stage.spare_staff.id)}
+
+
+async def message_body(_stage: Stage, principal: str) -> dict[str, Any]:
+    return {"client_id": f"matrix-{principal}-{uuid.uuid4().hex[:8]}", "body": "Checking in."}
+
+
 # --- the matrix --------------------------------------------------------------------------------
 
 
@@ -237,6 +273,8 @@ class Rule:
     body: Body | None = None
     also_reached: frozenset[int] = frozenset()
     """Non-2xx statuses that still mean the handler ran (a business refusal, e.g. 409)."""
+    content: bytes | None = None
+    """A raw request body (a file upload) instead of `body`'s JSON."""
 
 
 def public(body: Body | None = None) -> Rule:
@@ -254,6 +292,9 @@ def only(*names: str | frozenset[str], **kwargs: Any) -> Rule:
 
 API = "/api/v1"
 PATIENT = f"{API}/patients/{{patient_id}}"
+CONVERSATION = f"{API}/conversations/{{conversation_id}}"
+THREAD = frozenset({"patient", "family_full"}) | TEAM
+NOT_IN_THREAD = SIGNED_IN - THREAD
 
 EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/health"): public(),
@@ -322,6 +363,47 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/notifications/{{notification_id}}/read"): only(
         NOTIFICATION_OWNER, hidden=SIGNED_IN - {NOTIFICATION_OWNER}
     ),
+    # Messaging. The care-team thread's members are the patient, the team and family whose
+    # grant includes messages; to everyone else (staff of other teams, family without the
+    # messages scope, administrators) a conversation does not exist.
+    ("GET", f"{API}/conversations"): only(SIGNED_IN - {"admin"}),
+    ("POST", f"{API}/conversations"): only(
+        "patient", TEAM, "family_full", hidden=OUTSIDERS, body=new_conversation_body
+    ),
+    ("GET", f"{PATIENT}/care-team-thread"): only("patient", TEAM, "family_full", hidden=OUTSIDERS),
+    ("GET", CONVERSATION): only(THREAD, hidden=NOT_IN_THREAD),
+    # Only staff may mark urgent; the others reach the conversation and are refused there.
+    ("PATCH", CONVERSATION): only(TEAM, hidden=NOT_IN_THREAD, body=fixed({"urgent": True})),
+    # The care-team thread follows the care team: members reach the handler and are told (409).
+    ("POST", f"{CONVERSATION}/members"): only(
+        THREAD, hidden=NOT_IN_THREAD, body=spare_member_body, also_reached=frozenset({409})
+    ),
+    ("DELETE", f"{CONVERSATION}/members/{{user_id}}"): only(
+        THREAD, hidden=NOT_IN_THREAD, also_reached=frozenset({409})
+    ),
+    ("GET", f"{CONVERSATION}/messages"): only(THREAD, hidden=NOT_IN_THREAD),
+    ("POST", f"{CONVERSATION}/messages"): only(THREAD, hidden=NOT_IN_THREAD, body=message_body),
+    ("GET", f"{CONVERSATION}/resync"): only(THREAD, hidden=NOT_IN_THREAD),
+    ("POST", f"{CONVERSATION}/read"): only(THREAD, hidden=NOT_IN_THREAD, body=fixed({"seq": 1})),
+    # Edit: the author only; retract: the author or staff (a retracted message stays so: 409).
+    ("PATCH", f"{CONVERSATION}/messages/{{message_id}}"): only(
+        "patient",
+        hidden=NOT_IN_THREAD,
+        body=fixed({"body": "My ankles are swollen today."}),
+        also_reached=frozenset({409}),
+    ),
+    ("POST", f"{CONVERSATION}/messages/{{message_id}}/retract"): only(
+        "patient",
+        TEAM,
+        hidden=NOT_IN_THREAD,
+        body=fixed({"reason": "Sent to the wrong thread"}),
+        also_reached=frozenset({409}),
+    ),
+    ("GET", f"{CONVERSATION}/messages/{{message_id}}/history"): only(TEAM, hidden=NOT_IN_THREAD),
+    ("POST", f"{CONVERSATION}/attachments"): only(
+        THREAD, hidden=NOT_IN_THREAD, content=f.PNG_BYTES
+    ),
+    ("GET", f"{CONVERSATION}/attachments/{{attachment_id}}"): only(THREAD, hidden=NOT_IN_THREAD),
     # The audit trail: administrators.
     ("GET", f"{API}/audit"): only("admin"),
     ("GET", f"{API}/audit/verify"): only("admin"),
@@ -336,6 +418,8 @@ OUTSIDE_THE_SCHEMA: dict[str, str] = {
     "/docs/oauth2-redirect": _API_DOCS,
     "/redoc": _API_DOCS,
     "/static-offline-docs": _API_DOCS,
+    "/api/v1/ws": "the messaging websocket: token in its first frame, membership on every "
+    "delivery; refusals tested in tests/backend/test_realtime.py",
 }
 """Routes the OpenAPI schema does not show (documentation, websockets, include_in_schema=False),
 each with why it is not in the matrix or where its authorization is tested instead."""
@@ -525,7 +609,11 @@ async def test_route_authorization(route: tuple[str, str], api: Api) -> None:
         if principal != ANONYMOUS:
             headers["Authorization"] = f"Bearer {stage.tokens[principal]}"
         body = await rule.body(stage, principal) if rule.body else None
-        response = await client.request(method, url, headers=headers, json=body)
+        if rule.content is not None:
+            headers["Content-Type"] = "application/octet-stream"
+            response = await client.request(method, url, headers=headers, content=rule.content)
+        else:
+            response = await client.request(method, url, headers=headers, json=body)
         problem = judge(rule, principal, response)
         if problem:
             mismatches.append(f"{principal}: {problem}")

@@ -22,6 +22,14 @@ def _operations(schema: dict):
                 yield method.upper(), path, operation
 
 
+FILE_DOWNLOADS = {
+    ("GET", "/api/v1/conversations/{conversation_id}/attachments/{attachment_id}"): (
+        "application/octet-stream"
+    ),
+}
+"""Operations that answer with a file's bytes instead of JSON."""
+
+
 def test_every_operation_documents_success_and_error_bodies(schema: dict) -> None:
     problems = []
     for method, path, operation in _operations(schema):
@@ -31,7 +39,12 @@ def test_every_operation_documents_success_and_error_bodies(schema: dict) -> Non
             problems.append(f"{method} {path}: no 2xx response")
             continue
         code = success[0]
-        if code != "204" and "application/json" not in responses[code].get("content", {}):
+        content = responses[code].get("content", {})
+        binary = FILE_DOWNLOADS.get((method, path))
+        if binary is not None:
+            if binary not in content:
+                problems.append(f"{method} {path}: file download must document {binary}")
+        elif code != "204" and "application/json" not in content:
             problems.append(f"{method} {path}: {code} has no JSON response model")
         if path.startswith("/health"):
             continue  # probes for load balancers: no input, no refusals
@@ -50,6 +63,11 @@ def test_every_request_body_has_an_example(schema: dict) -> None:
     for method, path, operation in _operations(schema):
         body = operation.get("requestBody")
         if body is None:
+            continue
+        if "application/json" not in body["content"]:
+            raw = body["content"].get("application/octet-stream", {}).get("schema", {})
+            if raw.get("format") != "binary":
+                missing.append(f"{method} {path} (neither JSON nor a documented binary upload)")
             continue
         ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
         model = components[ref]
