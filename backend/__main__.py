@@ -1,4 +1,4 @@
-"""Operator commands: `python -m backend migrate | seed | audit verify`."""
+"""Operator commands: `python -m backend migrate | seed | audit verify | keys ...`."""
 
 import argparse
 import asyncio
@@ -44,6 +44,50 @@ async def _verify(url: str) -> int:
     return 1
 
 
+def _keys(action: str) -> int:
+    from backend.core.config import DEV_KEYS_FILE, load_settings
+    from backend.core.crypto import load_key_file, new_key, write_key_file
+
+    if action == "new":
+        print(new_key())
+        return 0
+    settings = load_settings()
+    if action == "rotate":
+        if settings.env == "production" or not DEV_KEYS_FILE.exists():
+            print(
+                "carecircle: in production add a key from `python -m backend keys new` to "
+                "ENCRYPTION_KEYS, set ENCRYPTION_ACTIVE_KEY to its id, restart, then run "
+                "`python -m backend keys reencrypt`.",
+                file=sys.stderr,
+            )
+            return 2
+        keys, _ = load_key_file(DEV_KEYS_FILE)
+        key_id = f"k{len(keys) + 1}"
+        keys[key_id] = new_key()
+        write_key_file(DEV_KEYS_FILE, keys, key_id)
+        print(
+            f"new active key {key_id} in {DEV_KEYS_FILE}; now run: python -m backend keys reencrypt"
+        )
+        return 0
+    return asyncio.run(_reencrypt(settings))
+
+
+async def _reencrypt(settings) -> int:
+    from backend.core.db import Database
+    from backend.messaging.rekey import reencrypt
+
+    db = Database(settings.database_url)
+    try:
+        report = await reencrypt(db, settings.keyring, settings.attachment_dir)
+    finally:
+        await db.dispose()
+    print(
+        f"re-encrypted under key {settings.keyring.active_id}: {report.messages} messages, "
+        f"{report.revisions} earlier versions, {report.attachments} attachments"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -51,7 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="create the demo organization (idempotent)")
     audit = commands.add_parser("audit", help="audit trail tools")
     audit.add_argument("action", choices=["verify"], help="verify: check the hash chain")
+    keys = commands.add_parser("keys", help="encryption keys for messages and attachments")
+    keys.add_argument(
+        "action",
+        choices=["new", "rotate", "reencrypt"],
+        help="new: print a fresh key; rotate: add and activate a key (development key file); "
+        "reencrypt: move stored messages and files to the active key",
+    )
     args = parser.parse_args(argv)
+    if args.command == "keys":
+        try:
+            return _keys(args.action)
+        except ConfigError as exc:
+            print(f"carecircle: {exc}", file=sys.stderr)
+            return 2
     try:
         url = get_settings().database_url
     except ConfigError as exc:

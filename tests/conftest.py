@@ -6,6 +6,7 @@ the migrated SQLite file, or TRUNCATE on PostgreSQL).
 """
 
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,11 +74,15 @@ async def _truncate(db: Database) -> None:
         await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
+TEST_ATTACHMENTS = Path(tempfile.gettempdir()) / "carecircle-test-attachments"
+
+
 def make_settings(url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "env": "test",
         "database_url": url,
         "secret_key": TEST_SECRET,
+        "attachment_dir": TEST_ATTACHMENTS,
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from backend.core.crypto import Keyring
+from backend.core.crypto import KeyError_, Keyring
 
 SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     (b"\xff\xd8\xff", 0, "image/jpeg"),
@@ -75,7 +75,13 @@ def _write_file(path: Path, blob: bytes) -> None:
 
 async def read(root: Path, keyring: Keyring, attachment_id: uuid.UUID, key_id: str) -> bytes:
     blob = await anyio.to_thread.run_sync(_path(root, attachment_id).read_bytes)
-    return keyring.decrypt(key_id, blob, aad(attachment_id))
+    try:
+        return keyring.decrypt(key_id, blob, aad(attachment_id))
+    except KeyError_:
+        if key_id == keyring.active_id:
+            raise
+        # A re-encryption stopped after rewriting the file but before updating its row.
+        return keyring.decrypt(keyring.active_id, blob, aad(attachment_id))
 
 
 async def rewrite(root: Path, keyring: Keyring, attachment_id: uuid.UUID, key_id: str) -> str:

@@ -72,7 +72,7 @@ async def _authenticate(db: Database, settings: Settings, token: str, ctx: Reque
                 .where(User.id == claims.user_id, AuthSession.id == claims.session_id)
             )
         ).first()
-        await session.rollback()
+    # Closing (not rolling back) keeps the loaded user readable for the socket's lifetime.
     if row is None:
         raise _Refused("The access token is not valid. Sign in again.")
     user, auth_session = row
@@ -344,7 +344,6 @@ class SocketSession:
         ).model_dump_json()
         async with self.db.session(self.ctx) as session:
             members = await service.active_member_ids(session, conversation_id)
-            await session.rollback()
         others = [m for m in members if m != self.principal.id]
         await self.hub.deliver(conversation_id, others, event)
 
@@ -395,4 +394,10 @@ def _describe(exc: ValidationError) -> str:
 
 @router.websocket("/ws")
 async def socket(websocket: WebSocket) -> None:
-    await SocketSession(websocket).run()
+    try:
+        await SocketSession(websocket).run()
+    except Exception:
+        log.exception("websocket session failed")
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=1011, reason="Server error; reconnect and resync.")
