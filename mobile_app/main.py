@@ -15,16 +15,19 @@ import flet as ft
 
 from mobile_app import theme
 from mobile_app.api.client import ApiClient, ApiError
+from mobile_app.api.realtime import RealtimeClient
 from mobile_app.config import ClientSettings, load_settings
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
+from mobile_app.stores.messages import MessagesStore
 from mobile_app.stores.patients import PatientListStore
 from mobile_app.stores.session import SessionStatus, SessionStore
 from mobile_app.views.base import Screen, TabContext
 from mobile_app.views.lock import LockScreen
 from mobile_app.views.login import LoginScreen
 from mobile_app.views.patient_picker import PatientPickerScreen
-from mobile_app.views.shell import ShellScreen, destinations_for, is_compact
+from mobile_app.views.shell import MESSAGES, ShellScreen, destinations_for, is_compact
+from shared.enums import STAFF_ROLES, GrantScope, Role
 
 log = logging.getLogger("carecircle.client")
 
@@ -48,6 +51,10 @@ class CareCircleApp:
         self.patients = PatientListStore(self.api)
         self.care_team = CareTeamStore(self.api)
         self.audit_log = AuditLogStore(self.api)
+        self.messages = MessagesStore(self.api)
+        self.realtime = RealtimeClient(self.api, self.messages)
+        self.messages.realtime = self.realtime
+        self._realtime_task: asyncio.Future[None] | None = None
         self._route = page.route or "/"
         self._width: float | None = page.width
         self._screen: Screen | None = None
@@ -73,6 +80,7 @@ class CareCircleApp:
             self.patients.subscribe(self._render),
             self.care_team.subscribe(self._render),
             self.audit_log.subscribe(self._render),
+            self.messages.subscribe(self._render),
         ]
         self._start_ticker()
         self._render()
@@ -123,6 +131,10 @@ class CareCircleApp:
         if route != self._route:
             self._route = route
             self.page.navigate(route)
+        # Messages count as read only while their thread is actually on screen.
+        self.messages.set_visible(
+            kind == "shell" and route == MESSAGES.route and self.messages.open_id is not None
+        )
         self.page.update()
 
     def _build(self, kind: str, route: str) -> Screen:
@@ -138,6 +150,8 @@ class CareCircleApp:
             patients=self.patients,
             care_team=self.care_team,
             audit_log=self.audit_log,
+            messages=self.messages,
+            compact=is_compact(self._width),
         )
         return ShellScreen(ctx, route=route, page_width=self._width, navigate=self._go)
 
@@ -165,6 +179,7 @@ class CareCircleApp:
                 self.patients.reset()
                 self.care_team.reset()
                 self.audit_log.reset()
+        self._sync_messaging()
         self._render()
 
     def _on_route_change(self, e: ft.RouteChangeEvent) -> None:
@@ -183,14 +198,18 @@ class CareCircleApp:
         # Back from a lost connection (a closed lid, a tunnel): lock first if the time is up.
         self.session.lock_if_idle()
         self._start_ticker()
+        self._sync_messaging()
 
     def _on_disconnect(self, _: ft.ControlEvent) -> None:
         self._stop_ticker()
+        self._stop_realtime()
 
     async def _on_close(self, _: ft.ControlEvent) -> None:
         """The browser session is gone for good: end the server session (nobody can use its
         tokens any more) and forget every token and patient."""
         self._stop_ticker()
+        self._stop_realtime()
+        await self.realtime.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if self.api.has_session:
@@ -199,6 +218,7 @@ class CareCircleApp:
         self.patients.reset()
         self.care_team.reset()
         self.audit_log.reset()
+        self.messages.reset()
         await self.api.aclose()
 
     def _close_dialogs(self) -> None:
@@ -206,6 +226,39 @@ class CareCircleApp:
         for _ in range(5):
             if self.page.pop_dialog() is None:
                 break
+
+    # -- messaging --------------------------------------------------------------------------
+
+    def _sync_messaging(self) -> None:
+        """Keep the messages store and the websocket in step with who is signed in and whose
+        care is shown: nothing is kept or received for a person without access to messages."""
+        session = self.session
+        me = session.me
+        patient_id = None
+        allowed = me is not None and session.status is not SessionStatus.signed_out
+        if me is not None and me.role in (Role.patient, Role.family):
+            viewed = session.viewed_patient
+            allowed = (
+                allowed
+                and viewed is not None
+                and (viewed.scopes is None or GrantScope.messages in viewed.scopes)
+            )
+            patient_id = viewed.patient_id if viewed is not None else None
+        elif me is not None and me.role not in STAFF_ROLES:
+            allowed = False
+        if not allowed or me is None:
+            self._stop_realtime()
+            if self.messages.user_id is not None:
+                self.messages.reset()
+            return
+        self.messages.start_session(me.id, patient_id)
+        if self._realtime_task is None or self._realtime_task.done():
+            self._realtime_task = self.page.run_task(self.realtime.run)
+
+    def _stop_realtime(self) -> None:
+        if self._realtime_task is not None:
+            self._realtime_task.cancel()
+            self._realtime_task = None
 
     # -- timers -----------------------------------------------------------------------------
 

@@ -24,7 +24,10 @@ from backend.core.security import decode_access_token
 from backend.identity.models import AuthSession, User
 from backend.identity.permissions import Principal
 from backend.messaging import membership, service
+from backend.messaging.models import Conversation
 from backend.messaging.permissions import load_access
+from backend.messaging.service import ConversationAccess, basis_for
+from backend.patients.models import Patient
 from backend.realtime.hub import CLOSE_TOKEN, Connection, Hub
 from backend.realtime.presence import REFRESH_SECONDS
 from shared.schemas.messaging import (
@@ -193,8 +196,18 @@ class SocketSession:
         try:
             async with self.db.session(self.ctx) as session:
                 for conversation_id, (low, high) in delivered.items():
-                    access = await load_access(session, self.principal, conversation_id)
-                    access.record(session, "message.read", from_seq=low, to_seq=high, live=True)
+                    # Recorded even if the person has since left: they did receive these.
+                    conversation = await session.get(Conversation, conversation_id)
+                    patient = conversation and await session.get(Patient, conversation.patient_id)
+                    if conversation is None or patient is None:
+                        continue
+                    ConversationAccess(
+                        conversation=conversation,
+                        patient=patient,
+                        member=None,  # type: ignore[arg-type]
+                        principal=self.principal,
+                        basis=basis_for(self.principal, patient),
+                    ).record(session, "message.read", from_seq=low, to_seq=high, live=True)
                 await commit(session)
         except Exception:
             log.exception("could not audit live deliveries")

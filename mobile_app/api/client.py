@@ -13,7 +13,7 @@ It owns the session's tokens so no other code has to handle them. It guarantees 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,6 +33,18 @@ from shared.schemas.identity import (
     RefreshRequest,
     TokenPair,
     UserPublic,
+)
+from shared.schemas.messaging import (
+    AttachmentPublic,
+    ConversationCreate,
+    ConversationPublic,
+    ConversationResync,
+    ConversationUpdate,
+    MessageCreate,
+    MessageEdit,
+    MessagePublic,
+    MessageRetract,
+    MessageRevisionPublic,
 )
 from shared.schemas.notifications import NotificationPublic
 from shared.schemas.patients import (
@@ -54,6 +66,11 @@ REFRESH_MARGIN_SECONDS = 60.0
 token that lapses on the way."""
 
 REQUEST_TIMEOUT_SECONDS = 15.0
+UPLOAD_TIMEOUT_SECONDS = 120.0
+UPLOAD_CHUNK_BYTES = 64 * 1024
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (bytes sent, bytes in all) while an attachment uploads."""
 
 SESSION_ENDED_MESSAGE = "Your session has ended. Please sign in again."
 NETWORK_MESSAGE = "We can't reach CareCircle right now. Check your connection and try again."
@@ -77,6 +94,15 @@ class ApiError(Exception):
 
     def __repr__(self) -> str:
         return f"ApiError(status={self.status}, code={self.code!r}, message={self.message!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class _Extra:
+    """What a few calls add to a request: a raw body, headers, a longer timeout."""
+
+    content: Callable[[], AsyncIterator[bytes]] | None = None
+    headers: dict[str, str] | None = None
+    time_limit: float | None = None
 
 
 @dataclass(slots=True)
@@ -115,6 +141,7 @@ class ApiClient:
         self._refresh_margin = refresh_margin
         self._tokens: SessionTokens | None = None
         self._refresh_lock = asyncio.Lock()
+        self._token_listeners: list[Callable[[], None]] = []
         self.on_session_ended: Callable[[], None] | None = None
 
     # -- session state ----------------------------------------------------------------------
@@ -134,6 +161,39 @@ class ApiClient:
         return tokens is not None and self._clock() >= tokens.access_expires_at - (
             self._refresh_margin
         )
+
+    @property
+    def api_url(self) -> str:
+        """The server's base URL (without /api/v1), e.g. for the websocket client."""
+        return self._api_url
+
+    def on_tokens_rotated(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` after every refresh (the websocket re-authenticates with the new
+        token); the returned function unregisters it."""
+        self._token_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._token_listeners:
+                self._token_listeners.remove(listener)
+
+        return unsubscribe
+
+    async def fresh_access_token(self) -> str:
+        """The access token, refreshed first when it is about to expire (for the websocket,
+        which cannot retry a request the way `_call` does)."""
+        if self.refresh_due():
+            await self._refresh(stale=self._tokens)
+        return self._require_tokens().access_token
+
+    def end_session_from_server(self) -> None:
+        """The server said this session is over (the websocket closed with "signed out"):
+        drop the tokens and tell the session store, as a rejected refresh would."""
+        if self._tokens is None:
+            return
+        self._tokens = None
+        log.info("session ended by the server")
+        if self.on_session_ended is not None:
+            self.on_session_ended()
 
     def forget_session(self) -> None:
         """Drop the tokens locally without telling the server (it has already ended them)."""
@@ -228,6 +288,136 @@ class ApiClient:
     async def mark_notification_read(self, notification_id: str) -> None:
         await self._call("POST", f"/notifications/{notification_id}/read")
 
+    # -- messaging --------------------------------------------------------------------------
+
+    async def list_conversations(self, patient_id: str | None = None) -> Page[ConversationPublic]:
+        params = {"patient_id": patient_id} if patient_id else None
+        response = await self._call("GET", "/conversations", params=params)
+        return self._parse(Page[ConversationPublic], response)
+
+    async def create_conversation(self, body: ConversationCreate) -> ConversationPublic:
+        response = await self._call("POST", "/conversations", json=body)
+        return self._parse(ConversationPublic, response)
+
+    async def get_conversation(self, conversation_id: str) -> ConversationPublic:
+        response = await self._call("GET", f"/conversations/{conversation_id}")
+        return self._parse(ConversationPublic, response)
+
+    async def update_conversation(
+        self, conversation_id: str, body: ConversationUpdate
+    ) -> ConversationPublic:
+        response = await self._call("PATCH", f"/conversations/{conversation_id}", json=body)
+        return self._parse(ConversationPublic, response)
+
+    async def add_conversation_member(self, conversation_id: str, user_id: str) -> None:
+        await self._call(
+            "POST", f"/conversations/{conversation_id}/members", json={"user_id": user_id}
+        )
+
+    async def remove_conversation_member(self, conversation_id: str, user_id: str) -> None:
+        await self._call("DELETE", f"/conversations/{conversation_id}/members/{user_id}")
+
+    async def care_team_thread(self, patient_id: str) -> ConversationPublic:
+        """The patient's care-team conversation (the server creates it on first use)."""
+        response = await self._call("GET", f"/patients/{patient_id}/care-team-thread")
+        return self._parse(ConversationPublic, response)
+
+    async def list_messages(
+        self, conversation_id: str, *, before: int | str | None = None, limit: int = 50
+    ) -> CursorPage[MessagePublic]:
+        """One page of messages, ascending by seq: the newest page without `before`; the page's
+        `next_cursor` is the `before` of the page older than it."""
+        params = {"limit": str(limit)}
+        if before is not None:
+            params["before"] = str(before)
+        response = await self._call(
+            "GET", f"/conversations/{conversation_id}/messages", params=params
+        )
+        return self._parse(CursorPage[MessagePublic], response)
+
+    async def send_message(self, conversation_id: str, body: MessageCreate) -> MessagePublic:
+        """Store a message; sending the same `client_id` again returns the stored one."""
+        response = await self._call("POST", f"/conversations/{conversation_id}/messages", json=body)
+        return self._parse(MessagePublic, response)
+
+    async def edit_message(self, conversation_id: str, message_id: str, body: str) -> MessagePublic:
+        response = await self._call(
+            "PATCH",
+            f"/conversations/{conversation_id}/messages/{message_id}",
+            json=MessageEdit(body=body),
+        )
+        return self._parse(MessagePublic, response)
+
+    async def retract_message(
+        self, conversation_id: str, message_id: str, reason: str | None = None
+    ) -> MessagePublic:
+        body = MessageRetract(reason=reason) if reason else MessageRetract()
+        response = await self._call(
+            "POST", f"/conversations/{conversation_id}/messages/{message_id}/retract", json=body
+        )
+        return self._parse(MessagePublic, response)
+
+    async def message_history(
+        self, conversation_id: str, message_id: str
+    ) -> Page[MessageRevisionPublic]:
+        response = await self._call(
+            "GET", f"/conversations/{conversation_id}/messages/{message_id}/history"
+        )
+        return self._parse(Page[MessageRevisionPublic], response)
+
+    async def mark_read(self, conversation_id: str, seq: int) -> None:
+        await self._call("POST", f"/conversations/{conversation_id}/read", json={"seq": seq})
+
+    async def resync(self, conversation_id: str, *, seq: int, change: int) -> ConversationResync:
+        """What this client missed in one conversation since (seq, change)."""
+        response = await self._call(
+            "GET",
+            f"/conversations/{conversation_id}/resync",
+            params={"seq": str(seq), "change": str(change)},
+        )
+        return self._parse(ConversationResync, response)
+
+    async def upload_attachment(
+        self,
+        conversation_id: str,
+        filename: str,
+        data: bytes,
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> AttachmentPublic:
+        """Upload a file's bytes as they are; the server detects the type from the bytes."""
+        total = len(data)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, total, UPLOAD_CHUNK_BYTES):
+                chunk = data[start : start + UPLOAD_CHUNK_BYTES]
+                yield chunk
+                if on_progress is not None:
+                    on_progress(min(start + len(chunk), total), total)
+
+        response = await self._call(
+            "POST",
+            f"/conversations/{conversation_id}/attachments",
+            params={"filename": filename},
+            content=chunks,
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(total)},
+            time_limit=UPLOAD_TIMEOUT_SECONDS,
+        )
+        return self._parse(AttachmentPublic, response)
+
+    async def download_attachment(
+        self, conversation_id: str, attachment_id: str
+    ) -> tuple[bytes, str]:
+        """The file's bytes and content type, fetched with the bearer token (a browser cannot
+        add it to an image or link URL itself)."""
+        response = await self._call(
+            "GET",
+            f"/conversations/{conversation_id}/attachments/{attachment_id}",
+            time_limit=UPLOAD_TIMEOUT_SECONDS,
+        )
+        content_type = response.headers.get("content-type", "application/octet-stream")
+        return response.content, content_type.split(";")[0].strip()
+
     # -- administration -----------------------------------------------------------------------
 
     async def list_users(self) -> Page[UserPublic]:
@@ -279,20 +469,27 @@ class ApiClient:
         json: BaseModel | dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         auth: bool = True,
+        content: Callable[[], AsyncIterator[bytes]] | None = None,
+        headers: dict[str, str] | None = None,
+        time_limit: float | None = None,
     ) -> httpx.Response:
-        """Send one request; refresh before it if due and retry once after a token 401."""
+        """Send one request; refresh before it if due and retry once after a token 401.
+
+        `content` is a factory of the raw body, so the retry can send it again from the start.
+        """
         payload = json.model_dump(mode="json") if isinstance(json, BaseModel) else json
+        extra = _Extra(content=content, headers=headers, time_limit=time_limit)
         if not auth:
-            return self._checked(await self._send(method, path, payload, None, params))
+            return self._checked(await self._send(method, path, payload, None, params, extra))
 
         if self.refresh_due():
             await self._refresh(stale=self._tokens)
         tokens = self._require_tokens()
-        response = await self._send(method, path, payload, tokens.access_token, params)
+        response = await self._send(method, path, payload, tokens.access_token, params, extra)
         if response.status_code == 401 and self._error_code(response) != "invalid_credentials":
             await self._refresh(stale=tokens)
             access_token = self._require_tokens().access_token
-            response = await self._send(method, path, payload, access_token, params)
+            response = await self._send(method, path, payload, access_token, params, extra)
         return self._checked(response)
 
     async def _send(
@@ -302,11 +499,21 @@ class ApiClient:
         payload: dict[str, Any] | None,
         access_token: str | None,
         params: dict[str, str] | None = None,
+        extra: "_Extra | None" = None,
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {access_token}"} if access_token else None
+        headers = dict(extra.headers or {}) if extra else {}
+        if access_token:
+            headers["Authorization"] = f"Bearer {access_token}"
+        options: dict[str, Any] = {}
+        if extra is not None and extra.time_limit is not None:
+            options["timeout"] = extra.time_limit
+        if extra is not None and extra.content is not None:
+            options["content"] = extra.content()
+        else:
+            options["json"] = payload
         try:
             response = await self._http.request(
-                method, path, json=payload, params=params, headers=headers
+                method, path, params=params, headers=headers or None, **options
             )
         except httpx.HTTPError as exc:
             log.warning("%s %s failed: %s", method, path, type(exc).__name__)
@@ -333,6 +540,11 @@ class ApiClient:
             pair = self._parse(TokenPair, self._checked(response))
             self._store_tokens(pair)
             log.info("session tokens rotated")
+        for listener in list(self._token_listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("token listener failed")
 
     def _end_session(self) -> None:
         self._tokens = None

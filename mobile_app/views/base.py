@@ -7,6 +7,7 @@ import flet as ft
 
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
+from mobile_app.stores.messages import MessagesStore
 from mobile_app.stores.patients import PatientListStore
 from mobile_app.stores.session import SessionStore
 
@@ -26,7 +27,11 @@ class Screen(Protocol):
 
 
 class Tab(Protocol):
-    """One destination of the home shell (Today, My patients, Profile...)."""
+    """One destination of the home shell (Today, My patients, Profile...).
+
+    A tab that sets `fills_screen = True` (Messages) gets the whole content area, unscrolled,
+    and manages its own scrolling; the others scroll inside a column of reading width.
+    """
 
     control: ft.Control
 
@@ -42,6 +47,9 @@ class TabContext:
     patients: PatientListStore
     care_team: CareTeamStore
     audit_log: AuditLogStore
+    messages: MessagesStore
+    compact: bool = False
+    """A phone width: one pane at a time instead of list and detail side by side."""
 
 
 class StaticTab:

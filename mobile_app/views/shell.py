@@ -95,20 +95,25 @@ class ShellScreen:
         session = ctx.session
         assert session.role is not None, "the shell is only built for a signed-in person"
         self._session = session
+        self._messages = ctx.messages
         self._navigate = navigate
         compact = is_compact(page_width)
         self._destinations = destinations_for(session.role)
         index = next((i for i, d in enumerate(self._destinations) if d.route == route), 0)
         self._current = self._destinations[index]
         self._tab = self._current.build(ctx)
+        self._fills = bool(getattr(self._tab, "fills_screen", False))
         self._reserved = 0 if compact else RAIL_WIDTH + 1 + 2 * theme.SPACE_M
         self._column = ft.Column(
             [c for c in (self._patient_strip(), self._tab.control) if c is not None],
             spacing=theme.SPACE_M,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+            expand=self._fills,
         )
+        self._nav_destinations: list[ft.NavigationBarDestination | ft.NavigationRailDestination]
+        self._nav_destinations = []
         self.set_width(page_width)
-        content = _scrolling(self._column)
+        content = _filling(self._column, compact) if self._fills else _scrolling(self._column)
 
         self.appbar: ft.AppBar | None = None
         self.navigation_bar: ft.NavigationBar | None = None
@@ -124,11 +129,23 @@ class ShellScreen:
 
     def refresh(self) -> None:
         self._tab.refresh()
+        self._update_badges()
 
     def set_width(self, page_width: float | None) -> None:
+        if self._fills:
+            return  # list and thread share the whole width
         self._column.width = theme.fit_width(
             theme.CONTENT_MAX_WIDTH, page_width, reserved=self._reserved
         )
+
+    def _update_badges(self) -> None:
+        """The unread total on the Messages destination (nothing when all is read)."""
+        unread = self._messages.unread_total
+        for destination, control in zip(self._destinations, self._nav_destinations, strict=True):
+            if destination.route == MESSAGES.route:
+                badge = (str(unread) if unread < 100 else "99+") if unread else None
+                control.icon = ft.Icon(destination.icon, badge=badge)
+                control.selected_icon = ft.Icon(destination.selected_icon, badge=badge)
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -138,14 +155,14 @@ class ShellScreen:
             bgcolor=theme.SURFACE,
             center_title=False,
         )
+        self._nav_destinations = [
+            ft.NavigationBarDestination(icon=d.icon, selected_icon=d.selected_icon, label=d.label)
+            for d in self._destinations
+        ]
+        self._update_badges()
         bar = ft.NavigationBar(
             selected_index=index,
-            destinations=[
-                ft.NavigationBarDestination(
-                    icon=d.icon, selected_icon=d.selected_icon, label=d.label
-                )
-                for d in self._destinations
-            ],
+            destinations=self._nav_destinations,
             on_change=self._on_nav_change,
         )
         return appbar, bar
@@ -172,12 +189,7 @@ class ShellScreen:
                 ),
                 padding=ft.Padding.only(top=theme.SPACE_L, bottom=theme.SPACE_M),
             ),
-            destinations=[
-                ft.NavigationRailDestination(
-                    icon=d.icon, selected_icon=d.selected_icon, label=d.label
-                )
-                for d in self._destinations
-            ],
+            destinations=self._rail_destinations(),
             on_change=self._on_nav_change,
         )
         return ft.Row(
@@ -198,6 +210,15 @@ class ShellScreen:
             expand=True,
             vertical_alignment=ft.CrossAxisAlignment.STRETCH,
         )
+
+    def _rail_destinations(self) -> list[ft.NavigationRailDestination]:
+        destinations = [
+            ft.NavigationRailDestination(icon=d.icon, selected_icon=d.selected_icon, label=d.label)
+            for d in self._destinations
+        ]
+        self._nav_destinations = list(destinations)
+        self._update_badges()
+        return destinations
 
     def _wide_header(self) -> ft.Control:
         me = self._session.me
@@ -305,6 +326,12 @@ class ShellScreen:
 
     def _switch_patient(self, _: ft.ControlEvent) -> None:
         self._session.choose_another_patient()
+
+
+def _filling(column: ft.Column, compact: bool) -> ft.Control:
+    """Content that takes the whole area and scrolls its own parts (list, thread)."""
+    pad = theme.SPACE_S if compact else theme.SPACE_M
+    return ft.Container(content=column, padding=pad, expand=True)
 
 
 def _scrolling(column: ft.Column) -> ft.Control:

@@ -49,7 +49,12 @@ async def server(app: FastAPI, settings: Settings, bus: str) -> AsyncIterator[st
     await app.state.hub.start(redis)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -430,3 +435,26 @@ async def test_a_flood_is_rate_limited_with_a_clear_error(
     await asyncio.sleep(limited[-1]["retry_after"] + 0.1)
     await socket.send(send_frame(cid, "after waiting"))
     assert (await socket.expect("ack"))["message"]["seq"] == 4
+
+
+async def test_live_deliveries_are_audited_as_one_read_per_conversation_and_range(
+    open_socket: Opener, http, world: World, db: Database, settings: Settings
+) -> None:
+    from tests.backend.access_helpers import audit_entries
+
+    patient = await open_socket(world.patient_user)
+    navigator = await open_socket(world.navigator)
+    cid = await thread_id(http, world, await headers_for(db, settings, world.navigator))
+    for n in range(5):
+        await navigator.send(send_frame(cid, f"live {n}"))
+    for _ in range(5):
+        await patient.expect("message.created")
+    await patient.connection.close()
+    deadline = time.monotonic() + FRAME_TIMEOUT
+    reads: list = []
+    while time.monotonic() < deadline and not reads:
+        reads = await audit_entries(db, action="message.read", actor_id=world.patient_user.id)
+        await asyncio.sleep(0.05)
+    assert len(reads) == 1
+    assert reads[0].detail == {"from_seq": 1, "to_seq": 5, "live": True}
+    assert reads[0].patient_id == world.patient.id and reads[0].resource_id == cid
