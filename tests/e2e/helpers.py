@@ -20,9 +20,12 @@ def type_into(page: Page, label: str, text: str) -> None:
     the text is checked and, if a key went missing, typed again from scratch.
     """
     field = page.get_by_role("textbox", name=label)
-    for _ in range(3):
+    for _ in range(4):
         field.click()
-        expect(field).to_be_focused()
+        try:
+            expect(field).to_be_focused(timeout=3_000)
+        except AssertionError:
+            continue  # the click landed while the screen was still settling: click again
         page.keyboard.press("Control+A")
         page.keyboard.press("Delete")
         page.keyboard.type(text)

@@ -48,7 +48,8 @@ def test_patient_sees_today_with_their_name(
     save_screenshot(page, artifacts / "patient_home.png")
 
     nav(page, "Messages").click()
-    expect(page.get_by_text("Your care team").first).to_be_visible()
+    conversations = page.locator("[flt-semantics-identifier='conversation-list']")
+    expect(conversations.get_by_role("button", name=re.compile("^Your care team"))).to_be_visible()
     nav(page, "Profile").click()
     expect(page.locator("[flt-semantics-identifier='profile-role']")).to_contain_text("Patient")
     page.get_by_role("button", name="Sign out", exact=True).click()
