@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 import backend.models  # noqa: F401  (registers every table)
+from backend.assessments.routes import router as assessments_router
 from backend.audit.routes import router as audit_router
 from backend.careteam.routes import router as careteam_router
 from backend.core.config import ConfigError, Settings, get_settings
@@ -22,6 +23,7 @@ from backend.identity.routes import auth_router
 from backend.identity.routes import router as accounts_router
 from backend.messaging.routes import router as messaging_router
 from backend.notifications.routes import router as notifications_router
+from backend.notifications.runner import start_inline_dispatcher
 from backend.patients.routes import router as patients_router
 from backend.realtime.hub import Hub
 from backend.realtime.routes import router as realtime_router
@@ -38,9 +40,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = Database(settings.database_url)
         app.state.redis = create_redis(settings.redis_url)
         await app.state.hub.start(app.state.redis)
+        push = await start_inline_dispatcher(app.state.db, settings)
         try:
             yield
         finally:
+            await push.stop()
             await app.state.hub.stop()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         careteam_router,
         notifications_router,
         messaging_router,
+        assessments_router,
         realtime_router,
         audit_router,
     ):

@@ -1,5 +1,11 @@
 """Every table, imported in one place so that Alembic and the tests see the whole schema."""
 
+from backend.assessments.models import (
+    AssessmentAlert,
+    AssessmentAssignment,
+    AssessmentResponse,
+    Questionnaire,
+)
 from backend.audit.models import AuditEntry
 from backend.careteam.models import BreakGlassAccess, CareTeamMember, ProxyGrant
 from backend.identity.models import (
@@ -17,10 +23,18 @@ from backend.messaging.models import (
     Message,
     MessageRevision,
 )
-from backend.notifications.models import Notification, PushJob
+from backend.notifications.models import (
+    Notification,
+    NotificationPreference,
+    PushDevice,
+    PushJob,
+)
 from backend.patients.models import Patient, PatientCondition
 
 __all__ = [
+    "AssessmentAlert",
+    "AssessmentAssignment",
+    "AssessmentResponse",
     "Attachment",
     "AuditEntry",
     "AuthSession",
@@ -33,11 +47,14 @@ __all__ = [
     "Message",
     "MessageRevision",
     "Notification",
+    "NotificationPreference",
     "Organization",
     "Patient",
     "PatientCondition",
     "ProxyGrant",
+    "PushDevice",
     "PushJob",
+    "Questionnaire",
     "RefreshToken",
     "User",
 ]

@@ -65,6 +65,53 @@ class NotificationCategory(StrEnum):
     education = "education"
     alerts = "alerts"
     security = "security"
+    test = "test"
+    """A test push the person asked for from their notification settings."""
+
+
+OPTIONAL_CATEGORIES: tuple[NotificationCategory, ...] = (
+    NotificationCategory.messages,
+    NotificationCategory.reminders,
+    NotificationCategory.assessments,
+    NotificationCategory.education,
+)
+"""Categories a person may switch off for push. Alerts and security notices are always pushed;
+every category stays in the in-app notification center."""
+
+
+class DevicePlatform(StrEnum):
+    ios = "ios"
+    android = "android"
+    web = "web"
+    """A browser: no web push provider yet, so its person gets the in-app notification only."""
+
+
+class PushStatus(StrEnum):
+    """Where an outbox job is. `sending` is claimed by a dispatcher until its lease ends."""
+
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    skipped = "skipped"
+    failed = "failed"
+
+
+class PushOutcome(StrEnum):
+    """Why a job ended the way it did (or why it is waiting)."""
+
+    delivered = "delivered"
+    no_devices = "no_devices"
+    """Nobody to push to: the in-app notification is the delivery."""
+    in_app_only = "in_app_only"
+    """Only web devices (no web push yet): the in-app notification is the delivery."""
+    no_provider = "no_provider"
+    """The devices' platforms have no push credentials configured on this server."""
+    category_off = "category_off"
+    tokens_invalid = "tokens_invalid"
+    """Every device's token was rejected as unregistered or invalid, and deactivated."""
+    gave_up = "gave_up"
+    retrying = "retrying"
+    quiet_hours = "quiet_hours"
 
 
 class ConversationKind(StrEnum):
@@ -87,3 +134,42 @@ class MessageState(StrEnum):
     edited = "edited"
     retracted = "retracted"
     """Entered in error: the body is hidden from patients and family, kept for staff."""
+
+
+class QuestionnaireItemType(StrEnum):
+    """The FHIR Questionnaire item types CareCircle renders, validates and scores."""
+
+    group = "group"
+    display = "display"
+    boolean = "boolean"
+    choice = "choice"
+    open_choice = "open-choice"
+    integer = "integer"
+    decimal = "decimal"
+    string = "string"
+    text = "text"
+    date = "date"
+
+
+class AssignmentStatus(StrEnum):
+    """Where a questionnaire sent to a patient is: `pending` until first saved, `in_progress`
+    while a draft exists, `completed` once submitted (final), `cancelled` by the care team."""
+
+    pending = "pending"
+    in_progress = "in_progress"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+class AssignmentReason(StrEnum):
+    """Why an assignment exists: sent by staff, the next round of a recurring one, or a
+    follow-up rule of another instrument (a positive PHQ-2 assigns a PHQ-9)."""
+
+    manual = "manual"
+    recurrence = "recurrence"
+    follow_up = "follow_up"
+
+
+class AlertStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"

@@ -8,6 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,28 @@ class Settings(BaseSettings):
     apns_team_id: str | None = None
     apns_topic: str | None = None
     fcm_service_account_path: str | None = None
+    apns_use_sandbox: bool = False
+    apns_endpoint: str | None = Field(
+        default=None,
+        description="host:port to send APNs pushes to instead of Apple's (tests, a relay)",
+    )
+    apns_ca_file: Path | None = Field(
+        default=None, description="Extra CA certificate to trust for APNS_ENDPOINT (tests)"
+    )
+    fcm_endpoint: str | None = Field(
+        default=None,
+        description="Base URL replacing https://fcm.googleapis.com/v1/projects (tests, a relay)",
+    )
+    push_dispatcher: Literal["inline", "off"] = "inline"
+    push_batch_size: int = Field(default=50, ge=1, le=1000)
+    push_concurrency: int = Field(default=20, ge=1, le=200)
+    push_max_attempts: int = Field(default=8, ge=1, le=50)
+    push_backoff_base_seconds: float = Field(default=2.0, gt=0, le=600)
+    push_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    push_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    push_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    push_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    push_default_timezone: str = "America/New_York"
     encryption_keys: dict[str, str] = Field(
         default_factory=dict,
         description="JSON object of key id to base64 AES-256 key, for message bodies and files",
@@ -81,6 +104,36 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
             raise ValueError("use a postgresql:// or sqlite:/// URL")
         return value
+
+    @field_validator("push_default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("use an IANA time zone name such as America/Chicago") from None
+        return value
+
+    @model_validator(mode="after")
+    def _apns_complete(self) -> "Settings":
+        apns = {
+            "APNS_KEY_PATH": self.apns_key_path,
+            "APNS_KEY_ID": self.apns_key_id,
+            "APNS_TEAM_ID": self.apns_team_id,
+            "APNS_TOPIC": self.apns_topic,
+        }
+        missing = [name for name, value in apns.items() if not value]
+        if 0 < len(missing) < len(apns):
+            raise ValueError(f"APNs needs all four settings; missing {', '.join(missing)}")
+        return self
+
+    @property
+    def apns_configured(self) -> bool:
+        return bool(self.apns_key_path)
+
+    @property
+    def fcm_configured(self) -> bool:
+        return bool(self.fcm_service_account_path)
 
     @model_validator(mode="after")
     def _secret_key(self) -> "Settings":

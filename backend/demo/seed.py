@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.assessments import demo as assessments_demo
 from backend.audit import service as audit
 from backend.careteam.models import CareTeamMember, ProxyGrant
 from backend.core.config import get_settings
@@ -195,6 +196,9 @@ async def seed(session: AsyncSession, keyring: Keyring | None = None) -> list[De
     for patient in patients:
         await sync_patient(session, patient, hub=None, actor_id=None)
     await _demo_messages(session, keyring or get_settings().keyring, staff)
+    await assessments_demo.seed(
+        session, patient_mrn=data.PATIENTS[0][0], manager=staff.get("maria.lopez")
+    )
 
     audit.record(
         session,

@@ -13,6 +13,7 @@ from backend.core.errors import Unauthorized
 from backend.core.security import create_access_token, new_opaque_token, token_digest
 from backend.core.types import utcnow
 from backend.identity.models import AuthSession, RefreshToken, User
+from backend.notifications import devices as push_devices
 from shared.enums import AuditOutcome
 from shared.schemas.identity import TokenPair
 
@@ -112,7 +113,8 @@ async def revoke_sessions(
     except_session_id: uuid.UUID | None = None,
 ) -> int:
     """Revoke one session, or all of a user's sessions (optionally but one). Returns how many.
-    Open websockets of those sessions are closed once the revocation is committed."""
+    Open websockets of those sessions are closed once the revocation is committed, and the push
+    devices those sessions registered are removed with it."""
     statement = select(AuthSession.id).where(
         AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
     )
@@ -128,6 +130,7 @@ async def revoke_sessions(
             .values(revoked_at=utcnow(), revoked_reason=reason)
             .execution_options(synchronize_session=False)
         )
+        await push_devices.remove_for_sessions(session, ids)
         hub = session.info.get("hub")
         if hub is not None:
             user_id = user.id

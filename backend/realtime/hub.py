@@ -8,6 +8,8 @@ every process (this one included) applies it to its own sockets:
   removed member stops receiving at once, on every process.
 - `member`: someone was added to or removed from a conversation.
 - `revoke`: sessions were signed out; their sockets close with 4403.
+- `user`: a pre-serialized frame for every socket of the listed users, whatever conversations
+  they are in (a new entry in their notification center).
 
 A socket whose outgoing queue overflows (a client that stopped reading) is closed with 4008 and
 catches up by resync when it reconnects, instead of holding the server's memory.
@@ -159,6 +161,10 @@ class Hub:
             event["x"] = skip_connection
         await self._publish(event)
 
+    async def to_users(self, recipients: Iterable[uuid.UUID], frame: str) -> None:
+        """Deliver `frame` to all sockets of these users, on every process."""
+        await self._publish({"t": "user", "to": [str(u) for u in recipients], "f": frame})
+
     async def membership(
         self, conversation_id: uuid.UUID, user_id: uuid.UUID, *, added: bool
     ) -> None:
@@ -184,6 +190,8 @@ class Hub:
             self._apply_member(event)
         elif kind == "revoke":
             self._apply_revoke(event)
+        elif kind == "user":
+            self._apply_user(event)
 
     def _apply_deliver(self, event: dict[str, Any]) -> None:
         conversation_id = uuid.UUID(event["c"])
@@ -197,6 +205,12 @@ class Hub:
                 connection.push(frame)
                 if seq is not None:
                     connection.note_delivered(conversation_id, seq)
+
+    def _apply_user(self, event: dict[str, Any]) -> None:
+        frame: str = event["f"]
+        for user in event["to"]:
+            for connection in self._by_user.get(uuid.UUID(user), ()):
+                connection.push(frame)
 
     def _apply_member(self, event: dict[str, Any]) -> None:
         conversation_id = uuid.UUID(event["c"])

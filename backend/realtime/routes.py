@@ -53,6 +53,8 @@ router = APIRouter(tags=["realtime"])
 MAX_FRAME_CHARS = 64 * 1024
 TYPING_INTERVAL_SECONDS = 2.0
 AUDIT_FLUSH_SECONDS = 300.0
+ACCESS_CACHE_SECONDS = 5.0
+"""How long a socket trusts an access check for sends (membership removal is still at once)."""
 _frames: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
@@ -103,6 +105,7 @@ class SocketSession:
         self.connection: Connection | None = None
         self.expires_at = 0.0
         self.typing_sent: dict[uuid.UUID, float] = {}
+        self.access_cache: dict[uuid.UUID, tuple[float, ConversationAccess]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -289,12 +292,29 @@ class SocketSession:
         self.principal, self.expires_at = principal, expires.timestamp()
         self.connection.session_id = principal.session_id
 
-    async def _in_transaction(self, conversation_id: uuid.UUID, step) -> None:
+    async def _access(self, session, conversation_id: uuid.UUID, *, cached: bool):
+        """The member's access, re-checked in the database at most every few seconds for
+        sends. Removal from the conversation is applied at once anyway: membership events drop
+        it from this socket's set, and a cached access counts only while it is in the set."""
+        now = time.monotonic()
+        if cached and conversation_id in self.connection.conversations:
+            hit = self.access_cache.get(conversation_id)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        access = await load_access(session, self.principal, conversation_id)
+        if cached:
+            # Detached, so that no later rollback expires what the cache holds.
+            for row in (access.conversation, access.patient, access.member):
+                session.expunge(row)
+            self.access_cache[conversation_id] = (now + ACCESS_CACHE_SECONDS, access)
+        return access
+
+    async def _in_transaction(self, conversation_id: uuid.UUID, step, *, cached=False) -> None:
         """Run `step(session, access)` in one transaction, committed or rolled back whole."""
         async with self.db.session(self.ctx) as session:
             session.info["hub"] = self.hub
             try:
-                access = await load_access(session, self.principal, conversation_id)
+                access = await self._access(session, conversation_id, cached=cached)
                 await step(session, access)
             except AppError as exc:
                 if exc.keep_changes:
@@ -332,7 +352,7 @@ class SocketSession:
             )
             result.append(AckFrame(client_id=frame.client_id, message=message, duplicate=duplicate))
 
-        await self._in_transaction(frame.conversation_id, step)
+        await self._in_transaction(frame.conversation_id, step, cached=True)
         self.connection.push(result[0].model_dump_json())
 
     def _read(self, frame: ReadFrame):

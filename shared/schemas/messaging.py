@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.enums import ConversationKind, MessageKind, MessageState, Role
+from shared.schemas.notifications import NotificationPublic
 
 MAX_BODY_CHARS = 4000
 MAX_SUBJECT_CHARS = 120
@@ -322,3 +323,10 @@ class ResyncEventFrame(ConversationResync):
 
 class ResyncDoneFrame(BaseModel):
     type: Literal[ServerFrameType.resync_done] = ServerFrameType.resync_done
+
+
+class NotificationFrame(BaseModel):
+    """A new entry in the person's notification center, sent to all their sockets."""
+
+    type: Literal[ServerFrameType.notification] = ServerFrameType.notification
+    notification: NotificationPublic

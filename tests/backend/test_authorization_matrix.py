@@ -33,9 +33,10 @@ from backend.core.security import create_access_token, new_opaque_token, token_d
 from backend.core.types import utcnow
 from backend.identity.models import AuthSession, Invitation, RefreshToken, User
 from backend.main import create_app
-from backend.notifications.models import Notification
+from backend.notifications.models import Notification, PushDevice
 from shared.enums import GrantScope, NotificationCategory, Role, TeamRole
 from tests import factories as f
+from tests.backend.assessment_helpers import PHQ2_ALL_ZERO, AssessmentStage, stage_assessments
 from tests.backend.scenario import World, build_world
 from tests.conftest import make_settings
 
@@ -79,9 +80,11 @@ class Stage:
     account_target: User  # an account an administrator (de)activates
     invitation_id: uuid.UUID  # a pending family invitation the patient sent for themself
     notification_id: uuid.UUID  # belongs to NOTIFICATION_OWNER
+    device_id: uuid.UUID  # a push device of NOTIFICATION_OWNER
     conversation_id: uuid.UUID  # the patient's care-team thread
     message_id: uuid.UUID  # the patient's message in it, with an attachment
     attachment_id: uuid.UUID
+    assessments: AssessmentStage  # an open PHQ-2, a completed PHQ-9 with an open alert
 
     def path_ids(self) -> dict[str, str]:
         return {
@@ -91,9 +94,11 @@ class Stage:
             "user_id": str(self.account_target.id),
             "invitation_id": str(self.invitation_id),
             "notification_id": str(self.notification_id),
+            "device_id": str(self.device_id),
             "conversation_id": str(self.conversation_id),
             "message_id": str(self.message_id),
             "attachment_id": str(self.attachment_id),
+            **self.assessments.path_ids(),
         }
 
 
@@ -134,6 +139,12 @@ async def build_stage(db: Database, settings: Settings) -> Stage:
     )
     sessions = {name: AuthSession(user_id=user.id) for name, user in world.users.items()}
     await _save(db, invitation, notification, *sessions.values())
+    device = PushDevice(
+        user_id=world.users[NOTIFICATION_OWNER].id,
+        platform="android",
+        token=f"matrix-{uuid.uuid4().hex}",
+    )
+    await _save(db, device)
     tokens = {
         name: create_access_token(
             settings,
@@ -164,9 +175,11 @@ async def build_stage(db: Database, settings: Settings) -> Stage:
         account_target=account_target,
         invitation_id=invitation.id,
         notification_id=notification.id,
+        device_id=device.id,
         conversation_id=thread.id,
         message_id=message.id,
         attachment_id=message.attachment.id,
+        assessments=await stage_assessments(db, world.patient.id, world.patient_user.id),
     )
 
 
@@ -253,6 +266,34 @@ async def new_conversation_body(stage: Stage, _principal: str) -> dict[str, Any]
 
 async def spare_member_body(stage: Stage, _principal: str) -> dict[str, Any]:
     return {"user_id": str(stage.spare_staff.id)}
+
+
+async def device_body(_stage: Stage, principal: str) -> dict[str, Any]:
+    return {
+        "platform": "ios",
+        "token": f"{principal}{uuid.uuid4().hex}{uuid.uuid4().hex}",
+        "app_version": "1.4.0",
+        "locale": "en-US",
+    }
+
+
+async def questionnaire_body(_stage: Stage, principal: str) -> dict[str, Any]:
+    return {
+        "resource": {
+            "resourceType": "Questionnaire",
+            "name": f"matrix-check-{principal}",
+            "status": "active",
+            "item": [{"linkId": "ok", "text": "Feeling well today?", "type": "boolean"}],
+        }
+    }
+
+
+async def assignment_body(stage: Stage, _principal: str) -> dict[str, Any]:
+    return {
+        "questionnaire_id": str(stage.assessments.questionnaire_id),
+        "due_at": (utcnow() + timedelta(days=7)).isoformat(),
+        "recurrence_days": 14,
+    }
 
 
 async def message_body(_stage: Stage, principal: str) -> dict[str, Any]:
@@ -363,6 +404,22 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/notifications/{{notification_id}}/read"): only(
         NOTIFICATION_OWNER, hidden=SIGNED_IN - {NOTIFICATION_OWNER}
     ),
+    ("GET", f"{API}/notifications/unread"): only(SIGNED_IN),
+    ("POST", f"{API}/notifications/read-all"): only(SIGNED_IN),
+    # Push devices and preferences: each person's own; another's device does not exist.
+    ("GET", f"{API}/notifications/devices"): only(SIGNED_IN),
+    ("POST", f"{API}/notifications/devices"): only(SIGNED_IN, body=device_body),
+    ("DELETE", f"{API}/notifications/devices/{{device_id}}"): only(
+        NOTIFICATION_OWNER, hidden=SIGNED_IN - {NOTIFICATION_OWNER}
+    ),
+    ("GET", f"{API}/notifications/preferences"): only(SIGNED_IN),
+    ("PATCH", f"{API}/notifications/preferences"): only(
+        SIGNED_IN,
+        body=fixed({"quiet_hours_start": "22:00", "quiet_hours_end": "07:00", "education": False}),
+    ),
+    ("POST", f"{API}/notifications/test-push"): only(SIGNED_IN),
+    # Push delivery counts of the organization: administrators.
+    ("GET", f"{API}/notifications/metrics"): only("admin"),
     # Messaging. The care-team thread's members are the patient, the team and family whose
     # grant includes messages; to everyone else (staff of other teams, family without the
     # messages scope, administrators) a conversation does not exist.
@@ -404,6 +461,43 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         THREAD, hidden=NOT_IN_THREAD, content=f.PNG_BYTES
     ),
     ("GET", f"{CONVERSATION}/attachments/{{attachment_id}}"): only(THREAD, hidden=NOT_IN_THREAD),
+    # Assessments. Staff send questionnaires (uploaded ones stay in their organization); the
+    # patient and family with the assessments grant see what was sent and answer it (a second
+    # submission is refused, 409); scores, trends and alerts are the care team's.
+    ("GET", f"{API}/questionnaires"): only(STAFF),
+    ("POST", f"{API}/questionnaires"): only(STAFF, body=questionnaire_body),
+    ("GET", f"{API}/questionnaires/{{questionnaire_id}}"): only(STAFF),
+    ("GET", f"{API}/assessment-assignments"): only(STAFF),
+    ("GET", f"{API}/assessment-alerts"): only(STAFF),
+    ("GET", f"{PATIENT}/assessments"): only("patient", TEAM, "family_full", hidden=OUTSIDERS),
+    ("POST", f"{PATIENT}/assessments"): only(TEAM, hidden=OUTSIDERS, body=assignment_body),
+    ("GET", f"{PATIENT}/assessments/{{assignment_id}}"): only(
+        "patient", TEAM, "family_full", hidden=OUTSIDERS
+    ),
+    ("PUT", f"{PATIENT}/assessments/{{assignment_id}}/draft"): only(
+        "patient", "family_full", hidden=OUTSIDERS, body=fixed(PHQ2_ALL_ZERO)
+    ),
+    ("POST", f"{PATIENT}/assessments/{{assignment_id}}/submit"): only(
+        "patient",
+        "family_full",
+        hidden=OUTSIDERS,
+        body=fixed(PHQ2_ALL_ZERO),
+        also_reached=frozenset({409}),
+    ),
+    ("POST", f"{PATIENT}/assessments/{{assignment_id}}/cancel"): only(
+        TEAM, hidden=OUTSIDERS, also_reached=frozenset({409})
+    ),
+    ("GET", f"{PATIENT}/assessment-results"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/assessment-results/{{response_id}}"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/assessment-results/{{response_id}}/fhir"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/assessment-trends"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/assessment-alerts"): only(TEAM, hidden=OUTSIDERS),
+    ("POST", f"{PATIENT}/assessment-alerts/{{alert_id}}/acknowledge"): only(
+        TEAM,
+        hidden=OUTSIDERS,
+        body=fixed({"note": "Called the patient; safety plan reviewed."}),
+        also_reached=frozenset({409}),
+    ),
     # The audit trail: administrators.
     ("GET", f"{API}/audit"): only("admin"),
     ("GET", f"{API}/audit/verify"): only("admin"),

@@ -95,7 +95,9 @@ async def test_seq_only_increases_and_a_retried_send_stores_nothing_new(
     thread = await thread_of(client, world, patient)
     seqs = []
     for n in range(3):
-        response = await send(client, thread["id"], patient, f"message {n}", client_id=f"client-seq-{n}")
+        response = await send(
+            client, thread["id"], patient, f"message {n}", client_id=f"client-seq-{n}"
+        )
         assert response.status_code == 201, response.text
         seqs.append(response.json()["seq"])
     assert seqs == [1, 2, 3]

@@ -316,6 +316,8 @@ async def test_a_removed_member_stops_receiving_at_once(
     cid = created.json()["id"]
     manager = await open_socket(world.care_manager)
     patient = await open_socket(world.patient_user)
+    await manager.send(send_frame(cid, "I'll look at the photos"))  # its access is now cached
+    await manager.expect("ack")
     removed = await http.delete(
         f"/conversations/{cid}/members/{world.care_manager.id}", headers=nav_headers
     )
@@ -327,7 +329,10 @@ async def test_a_removed_member_stops_receiving_at_once(
         json={"client_id": "after-removal", "body": "new photo attached"},
         headers=nav_headers,
     )
-    await patient.expect("message.created")
+    first = await patient.expect("message.created")
+    assert first["message"]["body"] == "I'll look at the photos"
+    after = await patient.expect("message.created")
+    assert after["message"]["body"] == "new photo attached"
     assert not [f for f in await manager.quiet(0.5) if f["type"] == "message.created"]
     await manager.send(send_frame(cid, "still here?"))
     assert (await manager.expect("error"))["code"] == "forbidden"
