@@ -9,6 +9,7 @@ step with it.
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 
 import flet as ft
@@ -17,9 +18,11 @@ from mobile_app import theme
 from mobile_app.api.client import ApiClient, ApiError
 from mobile_app.api.realtime import RealtimeClient
 from mobile_app.config import ClientSettings, load_settings
+from mobile_app.stores.assessments import AssessmentsStore
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
 from mobile_app.stores.messages import MessagesStore
+from mobile_app.stores.notifications import NotificationsStore
 from mobile_app.stores.patients import PatientListStore
 from mobile_app.stores.session import SessionStatus, SessionStore
 from mobile_app.views.base import Screen, TabContext
@@ -52,7 +55,10 @@ class CareCircleApp:
         self.care_team = CareTeamStore(self.api)
         self.audit_log = AuditLogStore(self.api)
         self.messages = MessagesStore(self.api)
+        self.assessments = AssessmentsStore(self.api)
+        self.notifications = NotificationsStore(self.api)
         self.realtime = RealtimeClient(self.api, self.messages)
+        self.realtime.add_listener(self.notifications.on_frame)
         self.messages.realtime = self.realtime
         self._realtime_task: asyncio.Future[None] | None = None
         self._route = page.route or "/"
@@ -81,6 +87,8 @@ class CareCircleApp:
             self.care_team.subscribe(self._render),
             self.audit_log.subscribe(self._render),
             self.messages.subscribe(self._render),
+            self.assessments.subscribe(self._render),
+            self.notifications.subscribe(self._render),
         ]
         self._start_ticker()
         self._render()
@@ -152,6 +160,8 @@ class CareCircleApp:
             audit_log=self.audit_log,
             messages=self.messages,
             compact=is_compact(self._width),
+            assessments=self.assessments,
+            notifications=self.notifications,
         )
         return ShellScreen(ctx, route=route, page_width=self._width, navigate=self._go)
 
@@ -165,8 +175,24 @@ class CareCircleApp:
         )
 
     def _go(self, route: str) -> None:
-        self._route = route
+        self._route = self._follow_link(route)
         self._render()
+
+    def _follow_link(self, route: str) -> str:
+        """The tab a route or deep link belongs to (a notification's `link`, or a typed URL).
+        `/messages/<conversation id>` also opens that conversation; a patient's page is in My
+        patients; a query (`?alert=...`) is not kept."""
+        head, _, rest = route.split("?", 1)[0].strip("/").partition("/")
+        if head == "messages" and rest and self.messages.user_id is not None:
+            try:
+                conversation_id = uuid.UUID(rest)
+            except ValueError:
+                pass
+            else:
+                self.page.run_task(self.messages.open, conversation_id)
+        if head == "patients":
+            return "/my-patients"
+        return f"/{head}"
 
     # -- events -----------------------------------------------------------------------------
 
@@ -179,12 +205,14 @@ class CareCircleApp:
                 self.patients.reset()
                 self.care_team.reset()
                 self.audit_log.reset()
+                self.notifications.reset()
+                self.assessments.reset()
         self._sync_messaging()
         self._render()
 
     def _on_route_change(self, e: ft.RouteChangeEvent) -> None:
         self.session.record_activity()
-        self._route = e.route or "/"
+        self._route = self._follow_link(e.route or "/")
         self._render()
 
     def _on_resize(self, e: ft.PageResizeEvent) -> None:
@@ -199,6 +227,8 @@ class CareCircleApp:
         self.session.lock_if_idle()
         self._start_ticker()
         self._sync_messaging()
+        if self.session.status is SessionStatus.active:
+            self.page.run_task(self.notifications.load)  # frames sent while away were lost
 
     def _on_disconnect(self, _: ft.ControlEvent) -> None:
         self._stop_ticker()
@@ -219,6 +249,8 @@ class CareCircleApp:
         self.care_team.reset()
         self.audit_log.reset()
         self.messages.reset()
+        self.notifications.reset()
+        self.assessments.reset()
         await self.api.aclose()
 
     def _close_dialogs(self) -> None:

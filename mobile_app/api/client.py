@@ -46,7 +46,13 @@ from shared.schemas.messaging import (
     MessageRetract,
     MessageRevisionPublic,
 )
-from shared.schemas.notifications import NotificationPublic
+from shared.schemas.notifications import (
+    NotificationPreferencesPublic,
+    NotificationPreferencesUpdate,
+    NotificationPublic,
+    PushTestQueued,
+    UnreadCount,
+)
 from shared.schemas.patients import (
     CareTeamMemberPublic,
     PatientDetail,
@@ -287,6 +293,27 @@ class ApiClient:
 
     async def mark_notification_read(self, notification_id: str) -> None:
         await self._call("POST", f"/notifications/{notification_id}/read")
+
+    async def mark_all_notifications_read(self) -> None:
+        await self._call("POST", "/notifications/read-all")
+
+    async def unread_count(self) -> UnreadCount:
+        return self._parse(UnreadCount, await self._call("GET", "/notifications/unread"))
+
+    async def notification_preferences(self) -> NotificationPreferencesPublic:
+        response = await self._call("GET", "/notifications/preferences")
+        return self._parse(NotificationPreferencesPublic, response)
+
+    async def update_notification_preferences(
+        self, body: NotificationPreferencesUpdate
+    ) -> NotificationPreferencesPublic:
+        # Only what changed: a field left out stays as it is on the server.
+        changes = body.model_dump(mode="json", exclude_unset=True)
+        response = await self._call("PATCH", "/notifications/preferences", json=changes)
+        return self._parse(NotificationPreferencesPublic, response)
+
+    async def send_test_push(self) -> PushTestQueued:
+        return self._parse(PushTestQueued, await self._call("POST", "/notifications/test-push"))
 
     # -- messaging --------------------------------------------------------------------------
 

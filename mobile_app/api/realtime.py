@@ -108,6 +108,11 @@ class RealtimeClient:
         self.connections = 0
         """How many times the socket became ready; tests use it to wait for a reconnect."""
         self._unsubscribe_tokens = api.on_tokens_rotated(self._on_tokens_rotated)
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        """Another store that wants every frame besides the sink (e.g. notifications)."""
+        self._listeners.append(listener)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -251,10 +256,11 @@ class RealtimeClient:
         kind = frame.get("type")
         if kind in (ServerFrameType.pong, ServerFrameType.ready):
             return
-        try:
-            self._sink.on_frame(frame)
-        except Exception:
-            log.exception("websocket frame %s could not be applied", kind)
+        for apply in (self._sink.on_frame, *self._listeners):
+            try:
+                apply(frame)
+            except Exception:
+                log.exception("websocket frame %s could not be applied", kind)
 
     async def _heartbeat(self, ws: ClientConnection) -> None:
         loop = asyncio.get_running_loop()

@@ -5,9 +5,11 @@ from typing import Protocol
 
 import flet as ft
 
+from mobile_app.stores.assessments import AssessmentsStore
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
 from mobile_app.stores.messages import MessagesStore
+from mobile_app.stores.notifications import NotificationsStore
 from mobile_app.stores.patients import PatientListStore
 from mobile_app.stores.session import SessionStore
 
@@ -50,6 +52,8 @@ class TabContext:
     messages: MessagesStore
     compact: bool = False
     """A phone width: one pane at a time instead of list and detail side by side."""
+    assessments: AssessmentsStore | None = None
+    notifications: NotificationsStore | None = None
 
 
 class StaticTab:

@@ -7,6 +7,7 @@ from mobile_app.stores.session import SessionStore
 from mobile_app.views import widgets
 from mobile_app.views.base import TabContext
 from mobile_app.views.labels import ROLE_LABELS, duration, initials
+from mobile_app.views.notification_settings import NotificationPreferencesSection
 
 
 class ProfileTab:
@@ -86,14 +87,27 @@ class ProfileTab:
                 horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
             )
         )
+        self._notifications = (
+            NotificationPreferencesSection(
+                page=ctx.page,
+                session=self._session,
+                store=ctx.notifications,
+                compact=ctx.compact,
+            )
+            if ctx.notifications is not None
+            else None
+        )
+        sections = [self._notifications.control] if self._notifications else []
         self.control = ft.Column(
-            [self._banner, identity, security],
+            [self._banner, identity, *sections, security],
             spacing=theme.SPACE_M,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
         self.refresh()
 
     def refresh(self) -> None:
+        if self._notifications is not None:
+            self._notifications.refresh()
         session = self._session
         if self._dialog is not None:
             # The open dialog shows errors itself; the page only shows confirmations.

@@ -20,6 +20,7 @@ from mobile_app.views.labels import ROLE_LABELS, initials
 from mobile_app.views.learn import build_learn
 from mobile_app.views.messages import build_messages
 from mobile_app.views.my_patients import MyPatientsTab
+from mobile_app.views.notifications import NotificationBell
 from mobile_app.views.profile import ProfileTab
 from mobile_app.views.today import TodayTab
 from shared.enums import STAFF_ROLES, Role
@@ -97,6 +98,18 @@ class ShellScreen:
         self._session = session
         self._messages = ctx.messages
         self._navigate = navigate
+        # Everyone has a notification center (administrators get security notices).
+        self._bell = (
+            NotificationBell(
+                page=ctx.page,
+                session=session,
+                store=ctx.notifications,
+                follow=navigate,
+                compact=is_compact(page_width),
+            )
+            if ctx.notifications is not None
+            else None
+        )
         compact = is_compact(page_width)
         self._destinations = destinations_for(session.role)
         index = next((i for i, d in enumerate(self._destinations) if d.route == route), 0)
@@ -130,6 +143,8 @@ class ShellScreen:
     def refresh(self) -> None:
         self._tab.refresh()
         self._update_badges()
+        if self._bell is not None:
+            self._bell.refresh()
 
     def set_width(self, page_width: float | None) -> None:
         if self._fills:
@@ -154,6 +169,7 @@ class ShellScreen:
             title=widgets.heading(self._current.label, size=22, identifier="screen-title"),
             bgcolor=theme.SURFACE,
             center_title=False,
+            actions=[self._bell.control, ft.Container(width=theme.SPACE_S)] if self._bell else None,
         )
         self._nav_destinations = [
             ft.NavigationBarDestination(icon=d.icon, selected_icon=d.selected_icon, label=d.label)
@@ -251,6 +267,7 @@ class ShellScreen:
                         widgets.heading(self._current.label, size=26, identifier="screen-title"),
                         expand=True,
                     ),
+                    *([self._bell.control] if self._bell else []),
                     who,
                     *self._avatar(),
                 ],

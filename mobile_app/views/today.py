@@ -11,6 +11,7 @@ from mobile_app import theme
 from mobile_app.stores.care_team import CareTeamStore
 from mobile_app.stores.patients import LoadState
 from mobile_app.views import widgets
+from mobile_app.views.assessments import PatientAssessmentsPanel
 from mobile_app.views.base import TabContext
 from mobile_app.views.labels import TEAM_ROLE_LABELS, initials, possessive
 from shared.enums import Role
@@ -38,11 +39,13 @@ class TodayTab:
             whose = "your"
         self._members = ft.Column(spacing=theme.SPACE_S)
         self._team_status = widgets.muted("", size=14)
+        self._assessments = PatientAssessmentsPanel(ctx) if ctx.assessments else None
         self.control = ft.Column(
             [
                 widgets.heading(f"Hello, {first_name}", identifier="today-greeting"),
                 widgets.muted(intro),
                 ft.Container(height=theme.SPACE_XS),
+                *([self._assessments.control] if self._assessments else []),
                 widgets.empty_state(
                     icon=ft.Icons.WB_SUNNY_OUTLINED,
                     title=title,
@@ -81,6 +84,12 @@ class TodayTab:
         self.refresh()
 
     def refresh(self) -> None:
+        if self._assessments is not None:
+            self._assessments.refresh()
+            # The form gets the whole screen: one question at a time, nothing else to scroll.
+            answering = self._assessments.form_open
+            for control in self.control.controls:
+                control.visible = control is self._assessments.control or not answering
         team = self._team
         viewed = self._ctx.session.viewed_patient
         current = viewed is not None and team.patient_id == viewed.patient_id
