@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate seed bench bench-login clean
+.PHONY: run test lint format migrate seed bench bench-login bench-messaging clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +32,14 @@ migrate: $(STAMP)
 seed: $(STAMP)
 	$(BIN)/python -m backend seed
 
-bench: bench-login
+bench: bench-login bench-messaging
 
 bench-login: $(STAMP)
 	$(BIN)/python bench/login_burst.py
+
+# Flags for the messaging benchmark: make bench-messaging BENCH_ARGS="--quick" (see --help).
+bench-messaging: $(STAMP)
+	$(BIN)/python bench/messaging.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/artifacts

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import httpx
 
@@ -80,3 +81,54 @@ def running_api(database_url: str) -> Iterator[str]:
         yield url
     finally:
         stop_process(process)
+
+
+def prepare_database(database_url: str) -> None:
+    """Migrate and seed `database_url` with the demo organization (what `running_api` does
+    before it serves), for tests that start their own servers on it."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "ENV": "test"}
+    for step in ("migrate", "seed"):
+        subprocess.run(
+            [sys.executable, "-m", "backend", step],
+            env=env,
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+
+def start_api(
+    database_url: str,
+    *,
+    port: int | None = None,
+    extra_env: dict[str, str | None] | None = None,
+    stderr: int | IO[bytes] | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """Serve an already prepared database in a new uvicorn process; returns the process and its
+    base URL once /health answers. `extra_env` adds variables (a None value removes one, e.g.
+    `{"REDIS_URL": None}`); `stderr` takes the server's log (inherited by default). Several
+    processes may serve the same database; the caller stops each with `stop_process` (or
+    kills it)."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "ENV": "test"}
+    for name, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    port = port or free_port()
+    command = [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--no-access-log", "--log-level", "warning"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", process=process)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process, url

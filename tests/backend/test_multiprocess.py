@@ -13,6 +13,9 @@ import asyncio
 import json
 import os
 import signal
+import statistics
+import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -68,7 +71,7 @@ def seeded_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @dataclass
 class Server:
-    process: Any
+    process: subprocess.Popen
     url: str
 
     @property
@@ -121,7 +124,9 @@ class Person:
 
 async def sign_in(server: Server, email: str) -> Person:
     async with httpx.AsyncClient(base_url=server.api, timeout=30) as client:
-        response = await client.post("/auth/login", json={"email": email, "password": DEMO_PASSWORD})
+        response = await client.post(
+            "/auth/login", json={"email": email, "password": DEMO_PASSWORD}
+        )
     assert response.status_code == 200, response.text
     body = response.json()
     return Person(token=body["access_token"], user_id=body["user"]["id"])
@@ -297,20 +302,25 @@ async def test_without_redis_another_process_s_message_arrives_only_by_resync(se
 
 async def test_acknowledged_messages_survive_a_server_killed_mid_stream(seeded_url: str):
     """James sends one message at a time, each after the previous ack. Right after the 30th
-    ack he sends one more, and the server is killed with SIGKILL while that one is in flight
-    (it may or may not have committed). After a restart on the same database, resync from seq 0
-    must hold every acknowledged message under its seq, seqs 1..N without gaps or repeats, and
-    the unacknowledged one at most once; re-sending it with the same client_id stores it once."""
+    ack he sends one more, and the server is killed with SIGKILL about 60% of a median round
+    trip later, so that the kill lands around that message's commit: in some runs before it, in
+    others after it (stored but never acknowledged), in others after the ack too. After a
+    restart on the same database, resync from seq 0 must hold every acknowledged message under
+    its seq, seqs 1..N without gaps or repeats, and the unacknowledged one at most once;
+    re-sending it with the same client_id stores it once."""
     async with asyncio.timeout(TEST_SECONDS):
         async with serving(seeded_url, 1, FAST_SENDER) as (server,):
             james = await sign_in(server, NAVIGATOR)
             robert = await sign_in(server, PATIENT)
             conversation_id = (await care_team_thread(server, robert))["id"]
             acked: dict[str, int] = {}
+            round_trips: list[float] = []
             async with socket(server, james) as ws:
                 for n in range(ACKS_BEFORE_KILL):
                     client_id = f"crash-{n:03d}-{uuid.uuid4().hex[:8]}"
+                    started = time.perf_counter()
                     message = await send_over_socket(ws, conversation_id, client_id, f"Step {n}")
+                    round_trips.append(time.perf_counter() - started)
                     acked[client_id] = message["seq"]
                 in_flight = f"crash-inflight-{uuid.uuid4().hex[:8]}"
                 await ws.send(
@@ -323,7 +333,8 @@ async def test_acknowledged_messages_survive_a_server_killed_mid_stream(seeded_u
                         }
                     )
                 )
-                await asyncio.sleep(0.003)  # let the server start on it, not finish it
+                # Kill about when the server commits it: sometimes before, sometimes after.
+                await asyncio.sleep(0.6 * statistics.median(round_trips))
                 os.kill(server.process.pid, signal.SIGKILL)
                 await asyncio.to_thread(server.process.wait, 10)
                 late_ack = False
@@ -333,18 +344,20 @@ async def test_acknowledged_messages_survive_a_server_killed_mid_stream(seeded_u
                         late_ack |= frame.get("client_id") == in_flight and frame["type"] == "ack"
             assert server.process.returncode == -signal.SIGKILL
 
-        async with serving(seeded_url, 1, FAST_SENDER) as (restarted,):
-            async with socket(restarted, james) as ws:
-                stored = await resync(ws, conversation_id)
-                by_client = {m["client_id"]: m for m in stored}
-                already_there = in_flight in by_client
-                async with httpx.AsyncClient(base_url=restarted.api, timeout=30) as rest:
-                    response = await rest.post(
-                        f"/conversations/{conversation_id}/messages",
-                        json={"client_id": in_flight, "body": "In flight"},
-                        headers=james.headers,
-                    )
-                after_retry = await resync(ws, conversation_id)
+        async with (
+            serving(seeded_url, 1, FAST_SENDER) as (restarted,),
+            socket(restarted, james) as ws,
+        ):
+            stored = await resync(ws, conversation_id)
+            by_client = {m["client_id"]: m for m in stored}
+            already_there = in_flight in by_client
+            async with httpx.AsyncClient(base_url=restarted.api, timeout=30) as rest:
+                response = await rest.post(
+                    f"/conversations/{conversation_id}/messages",
+                    json={"client_id": in_flight, "body": "In flight"},
+                    headers=james.headers,
+                )
+            after_retry = await resync(ws, conversation_id)
 
     seqs = [m["seq"] for m in stored]
     assert seqs == list(range(1, len(stored) + 1)), f"gaps or repeats after the crash: {seqs}"
