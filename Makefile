@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format migrate seed bench bench-login bench-messaging clean
+.PHONY: run test lint format migrate seed bench bench-login bench-messaging bench-push clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ migrate: $(STAMP)
 seed: $(STAMP)
 	$(BIN)/python -m backend seed
 
-bench: bench-login bench-messaging
+bench: bench-login bench-messaging bench-push
 
 bench-login: $(STAMP)
 	$(BIN)/python bench/login_burst.py
@@ -40,6 +40,9 @@ bench-login: $(STAMP)
 # Flags for the messaging benchmark: make bench-messaging BENCH_ARGS="--quick" (see --help).
 bench-messaging: $(STAMP)
 	$(BIN)/python bench/messaging.py $(BENCH_ARGS)
+
+bench-push: $(STAMP)
+	$(BIN)/python bench/push_dispatch.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache tests/artifacts

@@ -407,7 +407,9 @@ class SocketSession:
                     self._error(exc.code, exc.message)
                     break
                 result = batch[0]
-                self.connection.push(ResyncEventFrame(**result.model_dump()).model_dump_json())
+                # Already validated models: wrap them as a frame without validating again.
+                fields = {name: getattr(result, name) for name in type(result).model_fields}
+                self.connection.push(ResyncEventFrame.model_construct(**fields).model_dump_json())
                 if not result.has_more:
                     break
                 seq, change = result.messages[-1].seq, result.last_change
