@@ -19,6 +19,7 @@ from backend.demo import data
 from backend.identity.models import Organization, User
 from backend.messaging.membership import ensure_care_team_thread, sync_patient
 from backend.messaging.models import Message
+from backend.messaging.service import message_aad
 from backend.patients.models import Patient, PatientCondition
 from shared.enums import MessageKind, TeamRole
 
@@ -86,7 +87,7 @@ async def _demo_messages(session: AsyncSession, keyring: Keyring, staff: dict) -
             key_id="",
             created_at=now - timedelta(hours=hours_ago),
         )
-        message.key_id, message.body_cipher = keyring.encrypt_text(body, f"message:{message.id}")
+        message.key_id, message.body_cipher = keyring.encrypt_text(body, message_aad(message.id))
         session.add(message)
     conversation.last_seq = len(script)
     conversation.last_message_at = now - timedelta(hours=script[-1][2])

@@ -10,7 +10,11 @@ from backend.core.crypto import KeyError_
 from backend.core.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
 from backend.messaging import attachments
 from backend.messaging.models import Attachment, Message
-from backend.messaging.service import ConversationAccess, attachment_public
+from backend.messaging.service import (
+    ConversationAccess,
+    attachment_name_aad,
+    attachment_public,
+)
 from shared.schemas.messaging import AttachmentPublic
 
 
@@ -39,7 +43,7 @@ async def store(
     keyring = settings.keyring
     key_id = await attachments.write(settings.attachment_dir, keyring, attachment_id, data)
     # The keyring is fixed for the life of the settings, so both use the same key.
-    name_key, name_cipher = keyring.encrypt_text(name, f"attachment-name:{attachment_id}")
+    name_key, name_cipher = keyring.encrypt_text(name, attachment_name_aad(attachment_id))
     assert name_key == key_id
     attachment = Attachment(
         id=attachment_id,

@@ -2,8 +2,10 @@
 reencrypt`). Safe to stop and run again: each row is rewritten in its own small batch and
 carries its key id, so rows already moved are skipped and old ones stay readable meanwhile."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,6 +13,7 @@ from backend.core.crypto import Keyring
 from backend.core.db import Database
 from backend.messaging import attachments
 from backend.messaging.models import Attachment, Message, MessageRevision
+from backend.messaging.service import attachment_name_aad, message_aad, revision_aad
 
 BATCH = 500
 
@@ -22,53 +25,47 @@ class RekeyReport:
     attachments: int = 0
 
 
-async def reencrypt(db: Database, keyring: Keyring, attachment_dir: Path) -> RekeyReport:
-    report = RekeyReport()
-    active = keyring.active_id
+async def _each_batch(
+    db: Database, model: Any, active: str, rewrite: Callable[[Any], Awaitable[None]]
+) -> int:
+    """Rewrite every row of `model` not under the `active` key, a batch per transaction."""
+    done = 0
     while True:
         async with db.session() as session:
             rows = (
-                await session.scalars(select(Message).where(Message.key_id != active).limit(BATCH))
+                await session.scalars(select(model).where(model.key_id != active).limit(BATCH))
             ).all()
-            for message in rows:
-                aad = f"message:{message.id}"
-                body = keyring.decrypt(message.key_id, message.body_cipher, aad)
-                message.key_id, message.body_cipher = keyring.encrypt(body, aad)
+            for row in rows:
+                await rewrite(row)
             await session.commit()
-        report.messages += len(rows)
+        done += len(rows)
         if len(rows) < BATCH:
-            break
-    while True:
-        async with db.session() as session:
-            revisions = (
-                await session.scalars(
-                    select(MessageRevision).where(MessageRevision.key_id != active).limit(BATCH)
-                )
-            ).all()
-            for revision in revisions:
-                aad = f"message:{revision.message_id}:revision:{revision.revision}"
-                body = keyring.decrypt(revision.key_id, revision.body_cipher, aad)
-                revision.key_id, revision.body_cipher = keyring.encrypt(body, aad)
-            await session.commit()
-        report.revisions += len(revisions)
-        if len(revisions) < BATCH:
-            break
-    while True:
-        async with db.session() as session:
-            files = (
-                await session.scalars(
-                    select(Attachment).where(Attachment.key_id != active).limit(BATCH)
-                )
-            ).all()
-            for attachment in files:
-                name_aad = f"attachment-name:{attachment.id}"
-                name = keyring.decrypt(attachment.key_id, attachment.filename_cipher, name_aad)
-                # The file first: if we stop between the two, the row still names the old key
-                # and reading falls back to the active one (see attachments.read).
-                await attachments.rewrite(attachment_dir, keyring, attachment.id, attachment.key_id)
-                attachment.key_id, attachment.filename_cipher = keyring.encrypt(name, name_aad)
-            await session.commit()
-        report.attachments += len(files)
-        if len(files) < BATCH:
-            break
-    return report
+            return done
+
+
+async def reencrypt(db: Database, keyring: Keyring, attachment_dir: Path) -> RekeyReport:
+    active = keyring.active_id
+
+    async def message(row: Message) -> None:
+        aad = message_aad(row.id)
+        body = keyring.decrypt(row.key_id, row.body_cipher, aad)
+        row.key_id, row.body_cipher = keyring.encrypt(body, aad)
+
+    async def revision(row: MessageRevision) -> None:
+        aad = revision_aad(row.message_id, row.revision)
+        body = keyring.decrypt(row.key_id, row.body_cipher, aad)
+        row.key_id, row.body_cipher = keyring.encrypt(body, aad)
+
+    async def attachment(row: Attachment) -> None:
+        name_aad = attachment_name_aad(row.id)
+        name = keyring.decrypt(row.key_id, row.filename_cipher, name_aad)
+        # The file first: if we stop between the two, the row still names the old key and
+        # reading falls back to the active one (see attachments.read).
+        await attachments.rewrite(attachment_dir, keyring, row.id, row.key_id)
+        row.key_id, row.filename_cipher = keyring.encrypt(name, name_aad)
+
+    return RekeyReport(
+        messages=await _each_batch(db, Message, active, message),
+        revisions=await _each_batch(db, MessageRevision, active, revision),
+        attachments=await _each_batch(db, Attachment, active, attachment),
+    )

@@ -94,11 +94,15 @@ def basis_for(principal: Principal, patient: Patient) -> AccessBasis:
 # -- reading ---------------------------------------------------------------------------------
 
 
-def _aad(message_id: uuid.UUID) -> str:
+def message_aad(message_id: uuid.UUID) -> str:
     return f"message:{message_id}"
 
 
-def _revision_aad(message_id: uuid.UUID, revision: int) -> str:
+def attachment_name_aad(attachment_id: uuid.UUID) -> str:
+    return f"attachment-name:{attachment_id}"
+
+
+def revision_aad(message_id: uuid.UUID, revision: int) -> str:
     return f"message:{message_id}:revision:{revision}"
 
 
@@ -124,7 +128,7 @@ def attachment_public(keyring: Keyring, attachment: Attachment) -> AttachmentPub
     return AttachmentPublic(
         id=attachment.id,
         filename=keyring.decrypt_text(
-            attachment.key_id, attachment.filename_cipher, f"attachment-name:{attachment.id}"
+            attachment.key_id, attachment.filename_cipher, attachment_name_aad(attachment.id)
         ),
         content_type=attachment.content_type,
         size=attachment.size,
@@ -145,7 +149,7 @@ def _public(
         state, body = MessageState.retracted, None
     else:
         state = MessageState.edited if message.edited_at else MessageState.active
-        body = keyring.decrypt_text(message.key_id, message.body_cipher, _aad(message.id))
+        body = keyring.decrypt_text(message.key_id, message.body_cipher, message_aad(message.id))
     return MessagePublic.model_construct(
         id=message.id,
         conversation_id=message.conversation_id,
@@ -529,7 +533,7 @@ async def _insert(
         attachment_id=data.attachment_id,
         created_at=now,
     )
-    message.key_id, message.body_cipher = keyring.encrypt_text(data.body, _aad(message.id))
+    message.key_id, message.body_cipher = keyring.encrypt_text(data.body, message_aad(message.id))
     session.add(message)
     await session.execute(
         update(ConversationMember)
@@ -568,7 +572,7 @@ async def post_system_message(
         body_cipher=b"",
         key_id="",
     )
-    message.key_id, message.body_cipher = keyring.encrypt_text(body, _aad(message.id))
+    message.key_id, message.body_cipher = keyring.encrypt_text(body, message_aad(message.id))
     session.add(message)
     await session.flush()
     public = (await publish_many(session, keyring, [message]))[0]
@@ -649,8 +653,8 @@ async def _keep_revision(
         select(func.count()).where(MessageRevision.message_id == message.id)
     )
     revision = (count or 0) + 1
-    body = keyring.decrypt_text(message.key_id, message.body_cipher, _aad(message.id))
-    key_id, cipher = keyring.encrypt_text(body, _revision_aad(message.id, revision))
+    body = keyring.decrypt_text(message.key_id, message.body_cipher, message_aad(message.id))
+    key_id, cipher = keyring.encrypt_text(body, revision_aad(message.id, revision))
     session.add(
         MessageRevision(
             message_id=message.id,
@@ -693,7 +697,7 @@ async def edit_message(
     if message.retracted_at is not None:
         raise Conflict("A retracted message cannot be edited.", code="message_retracted")
     await _keep_revision(session, keyring, message, access.principal.id, "edited")
-    message.key_id, message.body_cipher = keyring.encrypt_text(body, _aad(message.id))
+    message.key_id, message.body_cipher = keyring.encrypt_text(body, message_aad(message.id))
     message.edited_at = utcnow()
     message.change = await _bump_change(session, access.conversation)
     access.record(session, "message.edit", seq=message.seq)
@@ -740,7 +744,7 @@ async def message_history(
             body=keyring.decrypt_text(
                 revision.key_id,
                 revision.body_cipher,
-                _revision_aad(message.id, revision.revision),
+                revision_aad(message.id, revision.revision),
             ),
             editor_name=name,
             replaced_at=revision.replaced_at,
