@@ -12,6 +12,8 @@ from fastapi_offline import FastAPIOffline
 import backend.models  # noqa: F401  (registers every table)
 from backend.assessments.routes import router as assessments_router
 from backend.audit.routes import router as audit_router
+from backend.careplans.reminders import start_inline_scheduler
+from backend.careplans.routes import router as careplans_router
 from backend.careteam.routes import router as careteam_router
 from backend.core.config import ConfigError, Settings, get_settings
 from backend.core.db import Database
@@ -19,6 +21,7 @@ from backend.core.errors import install_error_handlers
 from backend.core.health import create_redis
 from backend.core.health import router as health_router
 from backend.core.middleware import BodySizeLimit, SecurityHeaders
+from backend.education.routes import router as education_router
 from backend.identity.routes import auth_router
 from backend.identity.routes import router as accounts_router
 from backend.messaging.routes import router as messaging_router
@@ -41,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = create_redis(settings.redis_url)
         await app.state.hub.start(app.state.redis)
         push = await start_inline_dispatcher(app.state.db, settings)
+        reminders = await start_inline_scheduler(app.state.db, settings)
         try:
             yield
         finally:
+            await reminders.stop()
             await push.stop()
             await app.state.hub.stop()
             if app.state.redis is not None:
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications_router,
         messaging_router,
         assessments_router,
+        careplans_router,
+        education_router,
         realtime_router,
         audit_router,
     ):

@@ -7,7 +7,16 @@ from backend.assessments.models import (
     Questionnaire,
 )
 from backend.audit.models import AuditEntry
+from backend.careplans.models import (
+    CarePlan,
+    CarePlanSeen,
+    CarePlanVersion,
+    Reminder,
+    ReminderSetting,
+    TodayMark,
+)
 from backend.careteam.models import BreakGlassAccess, CareTeamMember, ProxyGrant
+from backend.education.models import Article, ArticleAssignment, ArticleRead
 from backend.identity.models import (
     AuthSession,
     Invitation,
@@ -32,6 +41,9 @@ from backend.notifications.models import (
 from backend.patients.models import Patient, PatientCondition
 
 __all__ = [
+    "Article",
+    "ArticleAssignment",
+    "ArticleRead",
     "AssessmentAlert",
     "AssessmentAssignment",
     "AssessmentResponse",
@@ -39,6 +51,9 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "BreakGlassAccess",
+    "CarePlan",
+    "CarePlanSeen",
+    "CarePlanVersion",
     "CareTeamMember",
     "Conversation",
     "ConversationMember",
@@ -56,5 +71,8 @@ __all__ = [
     "PushJob",
     "Questionnaire",
     "RefreshToken",
+    "Reminder",
+    "ReminderSetting",
+    "TodayMark",
     "User",
 ]

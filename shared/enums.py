@@ -173,3 +173,60 @@ class AssignmentReason(StrEnum):
 class AlertStatus(StrEnum):
     open = "open"
     acknowledged = "acknowledged"
+
+
+class GoalStatus(StrEnum):
+    """Where a care-plan goal stands (FHIR Goal achievementStatus, simplified)."""
+
+    in_progress = "in_progress"
+    improving = "improving"
+    achieved = "achieved"
+    not_achieved = "not_achieved"
+    cancelled = "cancelled"
+
+
+class ActivityKind(StrEnum):
+    """What a care-plan activity asks of the patient."""
+
+    medication = "medication"
+    appointment = "appointment"
+    check_in = "check_in"
+    lifestyle = "lifestyle"
+    education = "education"
+    assessment = "assessment"
+
+
+class LifestyleCategory(StrEnum):
+    diet = "diet"
+    exercise = "exercise"
+    sleep = "sleep"
+    other = "other"
+
+
+class TodayItemStatus(StrEnum):
+    """A to-do item on Today: `due` until marked; `done` or `skipped` (with a reason) once the
+    patient or family member records it. Stored marks are the adherence record."""
+
+    due = "due"
+    done = "done"
+    skipped = "skipped"
+
+
+class ReminderStatus(StrEnum):
+    """A scheduled reminder: `pending` until its instant, then `sent` once (claimed under a
+    row lock), or `cancelled` when the plan no longer has its activity."""
+
+    pending = "pending"
+    sent = "sent"
+    cancelled = "cancelled"
+
+
+class ChangeAction(StrEnum):
+    added = "added"
+    removed = "removed"
+    changed = "changed"
+
+
+class ArticleAssignmentSource(StrEnum):
+    manual = "manual"
+    plan = "plan"

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     push_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
     push_send_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     push_default_timezone: str = "America/New_York"
+    reminder_scheduler: Literal["inline", "off"] = "inline"
+    reminder_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
+    reminder_horizon_hours: int = Field(default=48, ge=1, le=336)
+    reminder_batch_size: int = Field(default=100, ge=1, le=1000)
     encryption_keys: dict[str, str] = Field(
         default_factory=dict,
         description="JSON object of key id to base64 AES-256 key, for message bodies and files",

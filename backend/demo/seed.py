@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.assessments import demo as assessments_demo
 from backend.audit import service as audit
+from backend.careplans import demo as careplans_demo
 from backend.careteam.models import CareTeamMember, ProxyGrant
 from backend.core.config import get_settings
 from backend.core.crypto import Keyring
@@ -198,6 +199,9 @@ async def seed(session: AsyncSession, keyring: Keyring | None = None) -> list[De
         await sync_patient(session, patient, hub=None, actor_id=None)
     await _demo_messages(session, keyring or get_settings().keyring, staff)
     await assessments_demo.seed(
+        session, patient_mrn=data.PATIENTS[0][0], manager=staff.get("maria.lopez")
+    )
+    await careplans_demo.seed(
         session, patient_mrn=data.PATIENTS[0][0], manager=staff.get("maria.lopez")
     )
 

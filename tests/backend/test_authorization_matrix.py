@@ -37,6 +37,7 @@ from backend.notifications.models import Notification, PushDevice
 from shared.enums import GrantScope, NotificationCategory, Role, TeamRole
 from tests import factories as f
 from tests.backend.assessment_helpers import PHQ2_ALL_ZERO, AssessmentStage, stage_assessments
+from tests.backend.careplan_helpers import CarePlanStage, plan_content, stage_care_plan
 from tests.backend.scenario import World, build_world
 from tests.conftest import make_settings
 
@@ -85,6 +86,7 @@ class Stage:
     message_id: uuid.UUID  # the patient's message in it, with an attachment
     attachment_id: uuid.UUID
     assessments: AssessmentStage  # an open PHQ-2, a completed PHQ-9 with an open alert
+    careplans: CarePlanStage  # a saved plan (version 1) with a daily task and an article
 
     def path_ids(self) -> dict[str, str]:
         return {
@@ -99,6 +101,7 @@ class Stage:
             "message_id": str(self.message_id),
             "attachment_id": str(self.attachment_id),
             **self.assessments.path_ids(),
+            **self.careplans.path_ids(),
         }
 
 
@@ -180,6 +183,7 @@ async def build_stage(db: Database, settings: Settings) -> Stage:
         message_id=message.id,
         attachment_id=message.attachment.id,
         assessments=await stage_assessments(db, world.patient.id, world.patient_user.id),
+        careplans=await stage_care_plan(db, world.patient, world.care_manager),
     )
 
 
@@ -294,6 +298,20 @@ async def assignment_body(stage: Stage, _principal: str) -> dict[str, Any]:
         "due_at": (utcnow() + timedelta(days=7)).isoformat(),
         "recurrence_days": 14,
     }
+
+
+async def plan_body(stage: Stage, principal: str) -> dict[str, Any]:
+    from backend.careplans.service import local_today
+
+    content = plan_content(local_today(stage.world.patient))
+    content["title"] = f"Plan saved by {principal}"
+    return {"content": content, "note": "matrix"}
+
+
+async def mark_body(stage: Stage, _principal: str) -> dict[str, Any]:
+    from backend.careplans.service import local_today
+
+    return {"item_key": f"walk:{local_today(stage.world.patient).isoformat()}", "status": "done"}
 
 
 async def message_body(_stage: Stage, principal: str) -> dict[str, Any]:
@@ -498,6 +516,39 @@ EXPECTED: dict[tuple[str, str], Rule] = {
         body=fixed({"note": "Called the patient; safety plan reviewed."}),
         also_reached=frozenset({409}),
     ),
+    # Care plans. The plan and Today: the patient, the team, family with the care_plan grant;
+    # marking Today: the patient and such family; editing, history, adherence and the FHIR
+    # export: the care team; reminder choices: the patient.
+    ("GET", f"{API}/care-plan-templates"): only(STAFF),
+    ("GET", f"{PATIENT}/care-plan"): only("patient", TEAM, ACTIVE_FAMILY, hidden=OUTSIDERS),
+    ("PUT", f"{PATIENT}/care-plan"): only(TEAM, hidden=OUTSIDERS, body=plan_body),
+    ("POST", f"{PATIENT}/care-plan/apply-template"): only(
+        TEAM, hidden=OUTSIDERS, body=fixed({"template_key": "hypertension", "replace": True})
+    ),
+    ("GET", f"{PATIENT}/care-plan/versions"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/care-plan/versions/{{version}}"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/care-plan/diff"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/care-plan/fhir"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/today"): only("patient", TEAM, ACTIVE_FAMILY, hidden=OUTSIDERS),
+    ("POST", f"{PATIENT}/today/marks"): only(
+        "patient", ACTIVE_FAMILY, hidden=OUTSIDERS, body=mark_body
+    ),
+    ("GET", f"{PATIENT}/adherence"): only(TEAM, hidden=OUTSIDERS),
+    ("GET", f"{PATIENT}/reminder-settings"): only("patient", TEAM, ACTIVE_FAMILY, hidden=OUTSIDERS),
+    ("PUT", f"{PATIENT}/reminder-settings"): only(
+        "patient",
+        hidden=OUTSIDERS,
+        body=fixed({"quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}),
+    ),
+    # Education. The library is open to everyone signed in; the reading list follows the
+    # education grant; staff on the team assign; the patient or such family record reads.
+    ("GET", f"{API}/articles"): only(SIGNED_IN),
+    ("GET", f"{API}/articles/{{slug}}"): only(SIGNED_IN),
+    ("GET", f"{PATIENT}/articles"): only("patient", TEAM, "family_full", hidden=OUTSIDERS),
+    ("POST", f"{PATIENT}/articles"): only(
+        TEAM, hidden=OUTSIDERS, body=fixed({"article_slug": "when-to-call-for-help"})
+    ),
+    ("POST", f"{PATIENT}/articles/{{slug}}/read"): only("patient", "family_full", hidden=OUTSIDERS),
     # The audit trail: administrators.
     ("GET", f"{API}/audit"): only("admin"),
     ("GET", f"{API}/audit/verify"): only("admin"),
