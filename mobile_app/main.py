@@ -21,6 +21,7 @@ from mobile_app.config import ClientSettings, load_settings
 from mobile_app.stores.assessments import AssessmentsStore
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
+from mobile_app.stores.careplan import CarePlanStore
 from mobile_app.stores.messages import MessagesStore
 from mobile_app.stores.notifications import NotificationsStore
 from mobile_app.stores.patients import PatientListStore
@@ -56,6 +57,7 @@ class CareCircleApp:
         self.audit_log = AuditLogStore(self.api)
         self.messages = MessagesStore(self.api)
         self.assessments = AssessmentsStore(self.api)
+        self.careplan = CarePlanStore(self.api)
         self.notifications = NotificationsStore(self.api)
         self.realtime = RealtimeClient(self.api, self.messages)
         self.realtime.add_listener(self.notifications.on_frame)
@@ -88,6 +90,7 @@ class CareCircleApp:
             self.audit_log.subscribe(self._render),
             self.messages.subscribe(self._render),
             self.assessments.subscribe(self._render),
+            self.careplan.subscribe(self._render),
             self.notifications.subscribe(self._render),
         ]
         self._start_ticker()
@@ -162,6 +165,7 @@ class CareCircleApp:
             compact=is_compact(self._width),
             assessments=self.assessments,
             notifications=self.notifications,
+            careplan=self.careplan,
         )
         return ShellScreen(ctx, route=route, page_width=self._width, navigate=self._go)
 
@@ -207,6 +211,7 @@ class CareCircleApp:
                 self.audit_log.reset()
                 self.notifications.reset()
                 self.assessments.reset()
+                self.careplan.reset()
         self._sync_messaging()
         self._render()
 
@@ -251,6 +256,7 @@ class CareCircleApp:
         self.messages.reset()
         self.notifications.reset()
         self.assessments.reset()
+        self.careplan.reset()
         await self.api.aclose()
 
     def _close_dialogs(self) -> None:

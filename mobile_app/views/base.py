@@ -8,6 +8,7 @@ import flet as ft
 from mobile_app.stores.assessments import AssessmentsStore
 from mobile_app.stores.audit_log import AuditLogStore
 from mobile_app.stores.care_team import CareTeamStore
+from mobile_app.stores.careplan import CarePlanStore
 from mobile_app.stores.messages import MessagesStore
 from mobile_app.stores.notifications import NotificationsStore
 from mobile_app.stores.patients import PatientListStore
@@ -54,6 +55,7 @@ class TabContext:
     """A phone width: one pane at a time instead of list and detail side by side."""
     assessments: AssessmentsStore | None = None
     notifications: NotificationsStore | None = None
+    careplan: CarePlanStore | None = None
 
 
 class StaticTab:

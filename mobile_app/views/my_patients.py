@@ -1,5 +1,7 @@
-"""My patients: the staff member's caseload, from GET /patients, as the server returns it."""
+"""My patients: the staff member's caseload, from GET /patients, as the server returns it.
+Tapping a patient (or their "Care plan" button) opens the care-plan editor in place."""
 
+from collections.abc import Callable
 from datetime import date
 
 import flet as ft
@@ -9,6 +11,7 @@ from mobile_app.stores.patients import LoadState, PatientListStore, age_on
 from mobile_app.views import widgets
 from mobile_app.views.base import TabContext
 from mobile_app.views.labels import initials
+from mobile_app.views.plan_editor import PlanEditor
 from shared.enums import AccessBasis
 from shared.schemas.patients import PatientSummary
 
@@ -33,7 +36,8 @@ class MyPatientsTab:
         self._list = ft.Column(
             spacing=theme.SPACE_S, horizontal_alignment=ft.CrossAxisAlignment.STRETCH
         )
-        self.control = ft.Column(
+        self._editor = PlanEditor(ctx, ctx.careplan) if ctx.careplan else None
+        self._caseload = ft.Column(
             [
                 ft.Row(
                     [ft.Container(self._summary, expand=True), self._refresh_button],
@@ -46,11 +50,23 @@ class MyPatientsTab:
             spacing=theme.SPACE_S,
             horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
         )
+        self.control = ft.Column(
+            [self._caseload, *([self._editor.control] if self._editor else [])],
+            spacing=theme.SPACE_S,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        )
         if self._store.state is LoadState.idle:
             ctx.page.run_task(self._store.load)
         self.refresh()
 
     def refresh(self) -> None:
+        editing = self._editor is not None and self._ctx.careplan.editor_name is not None
+        self._caseload.visible = not editing
+        if self._editor is not None:
+            self._editor.control.visible = editing
+            if editing:
+                self._editor.refresh()
+                return
         store = self._store
         loading = store.state is LoadState.loading
         self._progress.visible = loading
@@ -74,14 +90,24 @@ class MyPatientsTab:
                 )
             ]
         else:
-            self._list.controls = [_patient_row(p, today) for p in store.patients]
+            self._list.controls = [_patient_row(p, today, self._open) for p in store.patients]
+
+    def _open(self, patient: PatientSummary) -> None:
+        """The patient's care plan: edit it, read adherence and the version history."""
+        careplan = self._ctx.careplan
+        if careplan is None:
+            return
+        self._ctx.session.record_activity()
+        self._ctx.page.run_task(careplan.open_editor, patient.id, patient.full_name)
 
     async def _reload(self, _: ft.ControlEvent) -> None:
         self._ctx.session.record_activity()
         await self._store.load()
 
 
-def _patient_row(patient: PatientSummary, today: date) -> ft.Control:
+def _patient_row(
+    patient: PatientSummary, today: date, on_open: Callable[[PatientSummary], None]
+) -> ft.Control:
     details = [
         ft.Text(
             f"{age_on(patient.birth_date, today)} years · born "
@@ -115,22 +141,38 @@ def _patient_row(patient: PatientSummary, today: date) -> ft.Control:
                         color=theme.PRIMARY_DARK,
                         radius=22,
                     ),
-                    ft.Column(
-                        [
-                            ft.Text(
-                                patient.full_name,
-                                size=17,
-                                weight=ft.FontWeight.W_600,
-                                color=theme.TEXT,
-                            ),
-                            ft.Row(details, spacing=theme.SPACE_M, run_spacing=0, wrap=True),
-                        ],
-                        spacing=2,
+                    ft.Semantics(
+                        container=True,
                         expand=True,
+                        content=ft.Column(
+                            [
+                                ft.Text(
+                                    patient.full_name,
+                                    size=17,
+                                    weight=ft.FontWeight.W_600,
+                                    color=theme.TEXT,
+                                ),
+                                ft.Row(details, spacing=theme.SPACE_M, run_spacing=0, wrap=True),
+                            ],
+                            spacing=2,
+                        ),
                     ),
                     *trailing,
+                    ft.Semantics(
+                        identifier=f"care-plan-{patient.id}",
+                        button=True,
+                        label=f"Care plan for {patient.full_name}",
+                        content=ft.OutlinedButton(
+                            content=ft.Text("Care plan", size=15),
+                            icon=ft.Icons.ASSIGNMENT_OUTLINED,
+                            height=theme.TOUCH_TARGET,
+                            on_click=lambda _: on_open(patient),
+                            style=ft.ButtonStyle(shape=ft.RoundedRectangleBorder(radius=10)),
+                        ),
+                    ),
                 ],
                 spacing=theme.SPACE_M,
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
             ),
             padding=theme.SPACE_M,
         ),

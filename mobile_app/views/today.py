@@ -13,7 +13,9 @@ from mobile_app.stores.patients import LoadState
 from mobile_app.views import widgets
 from mobile_app.views.assessments import PatientAssessmentsPanel
 from mobile_app.views.base import TabContext
+from mobile_app.views.care_plan import shares_care_plan
 from mobile_app.views.labels import TEAM_ROLE_LABELS, initials, possessive
+from mobile_app.views.plan_today import PlanTodayPanel
 from shared.enums import Role
 from shared.schemas.patients import CareTeamMemberPublic
 
@@ -37,22 +39,33 @@ class TodayTab:
             title = "Your care team hasn't added anything for today yet"
             team_title = "Your care team"
             whose = "your"
+        message = (
+            "Reminders, check-ins and appointments will appear here as soon "
+            f"as {whose} care team adds them."
+        )
+        if viewed is not None and not shares_care_plan(ctx):
+            title = f"{viewed.name} hasn't shared their care plan with you"
+            message = "Ask them to add the care plan to what they share with you."
         self._members = ft.Column(spacing=theme.SPACE_S)
         self._team_status = widgets.muted("", size=14)
         self._assessments = PatientAssessmentsPanel(ctx) if ctx.assessments else None
+        self._plan = (
+            PlanTodayPanel(ctx, ctx.careplan) if ctx.careplan and shares_care_plan(ctx) else None
+        )
+        self._empty = widgets.empty_state(
+            icon=ft.Icons.WB_SUNNY_OUTLINED,
+            title=title,
+            message=message,
+            identifier="today-empty",
+        )
         self.control = ft.Column(
             [
                 widgets.heading(f"Hello, {first_name}", identifier="today-greeting"),
                 widgets.muted(intro),
                 ft.Container(height=theme.SPACE_XS),
+                *([self._plan.control] if self._plan else []),
                 *([self._assessments.control] if self._assessments else []),
-                widgets.empty_state(
-                    icon=ft.Icons.WB_SUNNY_OUTLINED,
-                    title=title,
-                    message="Reminders, check-ins and appointments will appear here as soon "
-                    f"as {whose} care team adds them.",
-                    identifier="today-empty",
-                ),
+                self._empty,
                 ft.Container(height=theme.SPACE_XS),
                 ft.Semantics(
                     identifier="care-team",
@@ -84,6 +97,9 @@ class TodayTab:
         self.refresh()
 
     def refresh(self) -> None:
+        if self._plan is not None:
+            self._plan.refresh()
+            self._empty.visible = not self._plan.has_items
         if self._assessments is not None:
             self._assessments.refresh()
             # The form gets the whole screen: one question at a time, nothing else to scroll.
