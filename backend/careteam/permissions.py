@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit import service as audit
 from backend.careteam.access import PatientAccess, resolve
@@ -63,30 +64,45 @@ def patient_access(
     async def dependency(
         patient_id: PatientIdPath, principal: CurrentPrincipal, session: SessionDep
     ) -> PatientAccess:
-        patient = await session.get(Patient, patient_id)
-        if patient is None or patient.organization_id != principal.organization_id:
-            _refuse(
-                session, principal, patient_id, "No patient with this id is visible to you.", 404
-            )
-        assert patient is not None
-        access = await resolve(session, principal=principal, patient=patient)
-        if isinstance(access, str):
-            status = 403 if principal.is_staff or principal.role == Role.admin else 404
-            _refuse(session, principal, patient_id, access, status)
-        assert isinstance(access, PatientAccess)
-        if access.basis not in bases or (roles is not None and principal.role not in roles):
-            _refuse(session, principal, patient_id, f"You may not {doing} for this patient.", 403)
-        if scope is not None and scope not in access.scopes:
-            _refuse(
-                session,
-                principal,
-                patient_id,
-                f"{patient.given_name} has not shared their {_SCOPE_WORDS[scope]} with you.",
-                403,
-            )
-        return access
+        return await admit_patient(
+            session, principal, patient_id, scope=scope, bases=bases, roles=roles, doing=doing
+        )
 
     return dependency
+
+
+async def admit_patient(
+    session: AsyncSession,
+    principal: Principal,
+    patient_id: uuid.UUID,
+    *,
+    scope: GrantScope | None = None,
+    bases: frozenset[AccessBasis] = frozenset(AccessBasis),
+    roles: frozenset[Role] | None = None,
+    doing: str = "do this",
+) -> PatientAccess:
+    """The decision behind `patient_access`, for the few routes that name the patient in the
+    request body rather than the path (declare those as dependencies too)."""
+    patient = await session.get(Patient, patient_id)
+    if patient is None or patient.organization_id != principal.organization_id:
+        _refuse(session, principal, patient_id, "No patient with this id is visible to you.", 404)
+    assert patient is not None
+    access = await resolve(session, principal=principal, patient=patient)
+    if isinstance(access, str):
+        status = 403 if principal.is_staff or principal.role == Role.admin else 404
+        _refuse(session, principal, patient_id, access, status)
+    assert isinstance(access, PatientAccess)
+    if access.basis not in bases or (roles is not None and principal.role not in roles):
+        _refuse(session, principal, patient_id, f"You may not {doing} for this patient.", 403)
+    if scope is not None and scope not in access.scopes:
+        _refuse(
+            session,
+            principal,
+            patient_id,
+            f"{patient.given_name} has not shared their {_SCOPE_WORDS[scope]} with you.",
+            403,
+        )
+    return access
 
 
 PatientReader = Annotated[PatientAccess, Depends(patient_access(doing="view this record"))]

@@ -10,15 +10,18 @@ from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
 from backend.audit import service as audit
+from backend.careteam.access import PatientAccess
+from backend.careteam.permissions import admit_patient, patient_access
 from backend.core.db import SessionDep
 from backend.core.errors import Forbidden, NotFound
-from backend.identity.permissions import CurrentPrincipal, Principal
+from backend.identity.permissions import CareUser, CurrentPrincipal, Principal
 from backend.messaging import eligibility
 from backend.messaging.models import Conversation, ConversationMember
 from backend.messaging.service import ConversationAccess, basis_for
 from backend.patients.models import Patient
 from backend.realtime.hub import Hub
-from shared.enums import AuditOutcome, Role
+from shared.enums import AccessBasis, AuditOutcome, GrantScope
+from shared.schemas.messaging import ConversationCreate
 
 ConversationIdPath = Annotated[uuid.UUID, Path(description="The conversation's id.")]
 
@@ -76,13 +79,23 @@ async def _conversation_member(
 ConversationMemberAccess = Annotated[ConversationAccess, Depends(_conversation_member)]
 
 
-async def _staff_member(access: ConversationMemberAccess) -> ConversationAccess:
-    if not access.principal.is_staff:
-        raise Forbidden("Only the care team can see the history of a message.")
-    return access
+def _care_team_only(doing: str):
+    """A conversation member who is also staff (a care-team member) may `doing`."""
+
+    async def dependency(access: ConversationMemberAccess) -> ConversationAccess:
+        if not access.principal.is_staff:
+            raise Forbidden(f"Only the care team can {doing}.")
+        return access
+
+    return dependency
 
 
-ConversationStaffAccess = Annotated[ConversationAccess, Depends(_staff_member)]
+ConversationStaffAccess = Annotated[
+    ConversationAccess, Depends(_care_team_only("see the history of a message"))
+]
+ConversationMemberManager = Annotated[
+    ConversationAccess, Depends(_care_team_only("add people to a conversation"))
+]
 
 
 def get_hub(request: Request) -> Hub:
@@ -92,44 +105,31 @@ def get_hub(request: Request) -> Hub:
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 
-async def patient_messages_access(session, principal: Principal, patient_id: uuid.UUID):
-    """For routes that name the patient in the body: the principal's access to that patient's
-    messages (team, self, or a grant with the messages scope), refused like a path lookup."""
-    from backend.careteam.access import PatientAccess, resolve
-    from shared.enums import GrantScope
+MESSAGING_BASES = frozenset({AccessBasis.self, AccessBasis.care_team, AccessBasis.proxy})
+"""Who takes part in a patient's conversations; emergency access opens the record, not them."""
+_MESSAGING_DOING = "take part in this patient's conversations"
 
-    patient = await session.get(Patient, patient_id)
-    unseen = "No patient with this id is visible to you."
-    if patient is None or patient.organization_id != principal.organization_id:
-        _refuse_patient(session, principal, patient_id, unseen, hidden=True)
-    assert patient is not None
-    access = await resolve(session, principal=principal, patient=patient)
-    if isinstance(access, str):
-        # As for patient routes: staff learn why; to others the record does not exist.
-        hidden = not (principal.is_staff or principal.role == Role.admin)
-        _refuse_patient(session, principal, patient_id, unseen if hidden else access, hidden=hidden)
-    assert isinstance(access, PatientAccess)
-    if GrantScope.messages not in access.scopes:
-        _refuse_patient(
-            session,
-            principal,
-            patient_id,
-            f"{patient.given_name} has not shared their messages with you.",
-        )
-    return access
+PatientMessages = Annotated[
+    PatientAccess,
+    Depends(
+        patient_access(scope=GrantScope.messages, bases=MESSAGING_BASES, doing=_MESSAGING_DOING)
+    ),
+]
+"""For routes with the patient in the path."""
 
 
-def _refuse_patient(
-    session, principal: Principal, patient_id: uuid.UUID, reason: str, *, hidden: bool = False
-) -> None:
-    audit.record(
+async def _patient_in_body(
+    body: ConversationCreate, principal: CareUser, session: SessionDep
+) -> PatientAccess:
+    return await admit_patient(
         session,
-        action="patient.access_denied",
-        actor=principal,
-        outcome=AuditOutcome.denied,
-        resource_type="patient",
-        resource_id=patient_id,
+        principal,
+        body.patient_id,
+        scope=GrantScope.messages,
+        bases=MESSAGING_BASES,
+        doing=_MESSAGING_DOING,
     )
-    if hidden:
-        raise NotFound(reason, keep_changes=True)
-    raise Forbidden(reason, keep_changes=True)
+
+
+NewConversationAccess = Annotated[PatientAccess, Depends(_patient_in_body)]
+"""For starting a conversation: the patient is named in the request body."""

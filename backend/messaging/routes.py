@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from backend.careteam.permissions import PatientReader
 from backend.core.db import SessionDep
 from backend.core.deps import SettingsDep
 from backend.core.errors import ERROR_RESPONSES
@@ -13,9 +12,11 @@ from backend.identity.permissions import CareUser
 from backend.messaging import files, membership, service
 from backend.messaging.permissions import (
     ConversationMemberAccess,
+    ConversationMemberManager,
     ConversationStaffAccess,
     HubDep,
-    patient_messages_access,
+    NewConversationAccess,
+    PatientMessages,
 )
 from backend.messaging.schemas import (
     AttachmentPublic,
@@ -52,15 +53,13 @@ async def list_conversations(
 )
 async def create_conversation(
     body: ConversationCreate,
-    principal: CareUser,
+    access: NewConversationAccess,
     session: SessionDep,
     hub: HubDep,
-    request: Request,
     response: Response,
 ) -> ConversationPublic:
     """Start a group or one-to-one conversation about a patient (an existing one-to-one
     thread between the same two people is returned with 200)."""
-    access = await patient_messages_access(session, principal, body.patient_id)
     conversation, created = await membership.create_conversation(
         session, hub=hub, access=access, data=body
     )
@@ -71,7 +70,7 @@ async def create_conversation(
 
 @router.get("/patients/{patient_id}/care-team-thread", response_model=ConversationPublic)
 async def care_team_thread(
-    access: PatientReader, session: SessionDep, hub: HubDep
+    access: PatientMessages, session: SessionDep, hub: HubDep
 ) -> ConversationPublic:
     """The patient's care-team conversation (created on first use)."""
     return await membership.care_team_thread_for(session, hub=hub, access=access)
@@ -94,7 +93,7 @@ async def update_conversation(
 
 @router.post("/conversations/{conversation_id}/members", response_model=ConversationPublic)
 async def add_member(
-    body: MemberAdd, access: ConversationMemberAccess, session: SessionDep, hub: HubDep
+    body: MemberAdd, access: ConversationMemberManager, session: SessionDep, hub: HubDep
 ) -> ConversationPublic:
     return await membership.add_member(session, hub=hub, access=access, user_id=body.user_id)
 

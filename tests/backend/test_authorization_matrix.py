@@ -449,10 +449,12 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", CONVERSATION): only(THREAD, hidden=NOT_IN_THREAD),
     # Only staff may mark urgent; the others reach the conversation and are refused there.
     ("PATCH", CONVERSATION): only(TEAM, hidden=NOT_IN_THREAD, body=fixed({"urgent": True})),
-    # The care-team thread follows the care team: members reach the handler and are told (409).
+    # Adding people is the care team's (the patient and family are refused); the care-team
+    # thread follows the care team, so staff reach the handler and are told (409).
     ("POST", f"{CONVERSATION}/members"): only(
-        THREAD, hidden=NOT_IN_THREAD, body=spare_member_body, also_reached=frozenset({409})
+        TEAM, hidden=NOT_IN_THREAD, body=spare_member_body, also_reached=frozenset({409})
     ),
+    # Anyone may leave (others are refused in the handler); on the care-team thread, 409.
     ("DELETE", f"{CONVERSATION}/members/{{user_id}}"): only(
         THREAD, hidden=NOT_IN_THREAD, also_reached=frozenset({409})
     ),
