@@ -18,12 +18,11 @@ from backend.assessments.models import (
     AssessmentAssignment,
     AssessmentResponse,
 )
-from backend.core.config import Settings
 from backend.core.db import Database
 from backend.core.types import utcnow
 from backend.notifications.models import Notification, PushJob
 from tests import factories as f
-from tests.backend.access_helpers import assert_error, audit_entries, headers_for, set_columns
+from tests.backend.access_helpers import assert_error, audit_entries, set_columns
 from tests.backend.assessment_helpers import answers_for_score, as_payload, phq9_answers
 from tests.backend.scenario import World, build_world
 
@@ -38,18 +37,6 @@ async def world(db: Database) -> World:
         await ensure_shipped(session)
         await session.commit()
     return world
-
-
-@pytest.fixture
-async def as_(db: Database, settings: Settings):
-    cache: dict[uuid.UUID, dict[str, str]] = {}
-
-    async def headers(user) -> dict[str, str]:
-        if user.id not in cache:
-            cache[user.id] = await headers_for(db, settings, user)
-        return cache[user.id]
-
-    return headers
 
 
 async def questionnaire_id(client: httpx.AsyncClient, headers: dict, key: str) -> str:

@@ -19,7 +19,7 @@ from backend.messaging.rekey import reencrypt
 from backend.notifications.models import Notification, PushJob
 from shared.enums import GrantScope, Role
 from tests import factories as f
-from tests.backend.access_helpers import assert_error, audit_entries, headers_for
+from tests.backend.access_helpers import assert_error, audit_entries
 from tests.backend.scenario import World, build_world
 from tests.conftest import make_settings
 
@@ -31,18 +31,6 @@ async def world(db: Database) -> World:
     world = await build_world(db)
     await f.sync_conversations(db, world.patient)
     return world
-
-
-@pytest.fixture
-async def as_(db: Database, settings: Settings):
-    cache: dict[uuid.UUID, dict[str, str]] = {}
-
-    async def headers(user) -> dict[str, str]:
-        if user.id not in cache:
-            cache[user.id] = await headers_for(db, settings, user)
-        return cache[user.id]
-
-    return headers
 
 
 async def thread_of(client: httpx.AsyncClient, world: World, headers: dict) -> dict:
