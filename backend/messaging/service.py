@@ -28,7 +28,6 @@ from backend.messaging.models import (
     MessageRevision,
 )
 from backend.notifications import service as notifications
-from backend.notifications.models import Notification
 from backend.patients.models import Patient
 from backend.realtime.hub import Hub
 from shared.enums import (
@@ -425,38 +424,16 @@ async def send_message(
     recipients = await active_member_ids(session, conversation.id)
     others = [u for u in recipients if u != principal.id]
     online = await hub.presence.online(others)
-    link = f"/messages/{conversation.id}"
-    offline = [u for u in others if u not in online]
-    # One notification (and push) per conversation until the person reads it: a busy thread
-    # must not fill a lock screen or the notification center.
-    waiting = set()
-    if offline:
-        waiting = set(
-            (
-                await session.scalars(
-                    select(Notification.user_id)
-                    .distinct()
-                    .where(
-                        Notification.user_id.in_(offline),
-                        Notification.link == link,
-                        Notification.read_at.is_(None),
-                    )
-                )
-            ).all()
-        )
-    for user_id in offline:
-        if user_id not in waiting:
-            notifications.notify(
-                session,
-                user_id=user_id,
-                category=NotificationCategory.messages,
-                title=PUSH_TITLE,
-                body=PUSH_BODY,
-                link=link,
-                urgent=conversation.urgent,
-                push=True,
-                collapse_key=f"conversation:{conversation.id}",
-            )
+    await notifications.notify_unless_unread(
+        session,
+        user_ids=[u for u in others if u not in online],
+        category=NotificationCategory.messages,
+        title=PUSH_TITLE,
+        body=PUSH_BODY,
+        link=f"/messages/{conversation.id}",
+        urgent=conversation.urgent,
+        collapse_key=f"conversation:{conversation.id}",
+    )
     access.record(
         session,
         "message.create",

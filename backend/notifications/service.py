@@ -79,6 +79,50 @@ def notify(
     return notification
 
 
+async def notify_unless_unread(
+    session: AsyncSession,
+    *,
+    user_ids: list[uuid.UUID],
+    category: NotificationCategory,
+    title: str,
+    body: str,
+    link: str,
+    urgent: bool = False,
+    collapse_key: str | None = None,
+) -> None:
+    """`notify` with push, except for people who still have an unread notification with the
+    same link: one per thing (e.g. a conversation) until it is read, so a busy thread fills
+    neither a lock screen nor the notification center."""
+    if not user_ids:
+        return
+    waiting = set(
+        (
+            await session.scalars(
+                select(Notification.user_id)
+                .distinct()
+                .where(
+                    Notification.user_id.in_(user_ids),
+                    Notification.link == link,
+                    Notification.read_at.is_(None),
+                )
+            )
+        ).all()
+    )
+    for user_id in user_ids:
+        if user_id not in waiting:
+            notify(
+                session,
+                user_id=user_id,
+                category=category,
+                title=title,
+                body=body,
+                link=link,
+                urgent=urgent,
+                push=True,
+                collapse_key=collapse_key,
+            )
+
+
 async def list_for(
     session: AsyncSession, *, principal: Principal, limit: int = 100, unread_only: bool = False
 ) -> list[Notification]:
