@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import OpenApp
 from tests.e2e.helpers import (
@@ -59,11 +60,18 @@ def answer_every_question(page: Page, artifacts: Path) -> None:
     for number, code in enumerate(ANSWERS, start=1):
         expect(by_id(page, "assessment-progress")).to_be_visible(timeout=UI_MS)
         option = by_id(page, f"option-{code}")
-        try:
-            option.click(timeout=8000)
-        except Exception:
-            save_screenshot(page, artifacts / "assessment_debug.png")
-            raise
+        for attempt in range(3):
+            try:
+                option.click(timeout=5_000)
+                break
+            except PlaywrightTimeoutError:
+                # Flutter can paint a new question before its accessibility nodes follow; a
+                # pointer move makes it refresh them, as a person's finger would.
+                if attempt == 2:
+                    save_screenshot(page, artifacts / "assessment_debug.png")
+                    raise
+                page.bring_to_front()
+                page.mouse.move(10 + attempt, 10)
         if number == 4:
             save_screenshot(page, artifacts / "assessment_form_phone.png")
         step = "assessment-submit" if number == len(ANSWERS) else "assessment-next"
